@@ -1,0 +1,284 @@
+package nostr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+)
+
+// Event errors.
+var (
+	ErrInvalidEvent     = errors.New("nostr: invalid event")
+	ErrInvalidID        = errors.New("nostr: event id does not match its content")
+	ErrInvalidSignature = errors.New("nostr: invalid signature")
+)
+
+// EventID is the SHA-256 of an event's canonical serialisation.
+type EventID [32]byte
+
+// String returns lowercase hex.
+func (id EventID) String() string { return hex.EncodeToString(id[:]) }
+
+// ParseEventID decodes 64 lowercase hex characters.
+func ParseEventID(s string) (EventID, error) {
+	var id EventID
+	if !IsHex32(s) {
+		return id, fmt.Errorf("%w: id must be 64 lowercase hex characters", ErrInvalidEvent)
+	}
+	hex.Decode(id[:], []byte(s))
+	return id, nil
+}
+
+// Tag is one tag: a name followed by values.
+type Tag []string
+
+// Tags is an event's tag list.
+type Tags []Tag
+
+// Find returns the first tag with the given name and at least one value, or nil.
+func (t Tags) Find(name string) Tag {
+	for _, tag := range t {
+		if len(tag) >= 2 && tag[0] == name {
+			return tag
+		}
+	}
+	return nil
+}
+
+// Value returns the first value of the first tag named name, or "".
+func (t Tags) Value(name string) string {
+	if tag := t.Find(name); tag != nil {
+		return tag[1]
+	}
+	return ""
+}
+
+// Event is a NIP-01 event.
+type Event struct {
+	ID        EventID
+	PubKey    PublicKey
+	CreatedAt int64 // unix seconds
+	Kind      int
+	Tags      Tags
+	Content   string
+	Sig       [64]byte
+}
+
+// Serialize returns the canonical NIP-01 array [0,pubkey,created_at,kind,tags,content]
+// whose SHA-256 is the event id.
+func (e *Event) Serialize() []byte {
+	b := make([]byte, 0, 100+len(e.Content)+estimateTags(e.Tags))
+	b = append(b, `[0,"`...)
+	b = hex.AppendEncode(b, e.PubKey[:])
+	b = append(b, `",`...)
+	b = strconv.AppendInt(b, e.CreatedAt, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(e.Kind), 10)
+	b = append(b, ',')
+	b = appendTags(b, e.Tags)
+	b = append(b, ',')
+	b = appendString(b, e.Content)
+	b = append(b, ']')
+	return b
+}
+
+// ComputeID returns the id that the event's fields hash to.
+func (e *Event) ComputeID() EventID { return sha256.Sum256(e.Serialize()) }
+
+// Sign sets PubKey, ID and Sig using sk. CreatedAt, Kind, Tags and Content must be set.
+func (e *Event) Sign(sk *SecretKey) error {
+	e.PubKey = sk.pub
+	e.ID = e.ComputeID()
+	sig, err := schnorr.Sign(&sk.key, e.ID[:])
+	if err != nil {
+		return fmt.Errorf("nostr: sign: %w", err)
+	}
+	copy(e.Sig[:], sig.Serialize())
+	return nil
+}
+
+// Verify checks that the id matches the content and that the signature is valid.
+func (e *Event) Verify() error {
+	if e.ComputeID() != e.ID {
+		return ErrInvalidID
+	}
+	pub, err := schnorr.ParsePubKey(e.PubKey[:])
+	if err != nil {
+		return fmt.Errorf("%w: bad pubkey", ErrInvalidSignature)
+	}
+	sig, err := schnorr.ParseSignature(e.Sig[:])
+	if err != nil {
+		return fmt.Errorf("%w: malformed", ErrInvalidSignature)
+	}
+	if !sig.Verify(e.ID[:], pub) {
+		return ErrInvalidSignature
+	}
+	return nil
+}
+
+// MarshalJSON writes the wire form with the same escaping as the id serialisation.
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// AppendJSON appends the wire JSON of e to b.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"id":"`...)
+	b = hex.AppendEncode(b, e.ID[:])
+	b = append(b, `","pubkey":"`...)
+	b = hex.AppendEncode(b, e.PubKey[:])
+	b = append(b, `","created_at":`...)
+	b = strconv.AppendInt(b, e.CreatedAt, 10)
+	b = append(b, `,"kind":`...)
+	b = strconv.AppendInt(b, int64(e.Kind), 10)
+	b = append(b, `,"tags":`...)
+	b = appendTags(b, e.Tags)
+	b = append(b, `,"content":`...)
+	b = appendString(b, e.Content)
+	b = append(b, `,"sig":"`...)
+	b = hex.AppendEncode(b, e.Sig[:])
+	b = append(b, `"}`...)
+	return b
+}
+
+type wireEvent struct {
+	ID        string          `json:"id"`
+	PubKey    string          `json:"pubkey"`
+	CreatedAt json.Number     `json:"created_at"`
+	Kind      json.Number     `json:"kind"`
+	Tags      json.RawMessage `json:"tags"`
+	Content   *string         `json:"content"`
+	Sig       string          `json:"sig"`
+}
+
+// UnmarshalJSON parses the wire form strictly: every field present, hex fields lowercase
+// and of the right length, kind in 0..65535. It does not verify the signature.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	var w wireEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	var out Event
+	var err error
+	if out.ID, err = ParseEventID(w.ID); err != nil {
+		return err
+	}
+	if !IsHex32(w.PubKey) {
+		return fmt.Errorf("%w: pubkey must be 64 lowercase hex characters", ErrInvalidEvent)
+	}
+	hex.Decode(out.PubKey[:], []byte(w.PubKey))
+	if len(w.Sig) != 128 || !isLowerHex(w.Sig) {
+		return fmt.Errorf("%w: sig must be 128 lowercase hex characters", ErrInvalidEvent)
+	}
+	hex.Decode(out.Sig[:], []byte(w.Sig))
+	if out.CreatedAt, err = strconv.ParseInt(string(w.CreatedAt), 10, 64); err != nil || out.CreatedAt < 0 {
+		return fmt.Errorf("%w: created_at must be a non-negative integer", ErrInvalidEvent)
+	}
+	kind, err := strconv.ParseInt(string(w.Kind), 10, 32)
+	if err != nil || kind < 0 || kind > 65535 {
+		return fmt.Errorf("%w: kind must be an integer in 0..65535", ErrInvalidEvent)
+	}
+	out.Kind = int(kind)
+	if w.Content == nil {
+		return fmt.Errorf("%w: content missing", ErrInvalidEvent)
+	}
+	out.Content = *w.Content
+	if len(w.Tags) == 0 || string(w.Tags) == "null" {
+		return fmt.Errorf("%w: tags missing", ErrInvalidEvent)
+	}
+	if err := json.Unmarshal(w.Tags, &out.Tags); err != nil {
+		return fmt.Errorf("%w: tags must be an array of arrays of strings", ErrInvalidEvent)
+	}
+	for _, t := range out.Tags {
+		if t == nil {
+			return fmt.Errorf("%w: null tag", ErrInvalidEvent)
+		}
+	}
+	*e = out
+	return nil
+}
+
+func estimateTags(tags Tags) int {
+	n := 2
+	for _, t := range tags {
+		n += 3
+		for _, v := range t {
+			n += len(v) + 3
+		}
+	}
+	return n
+}
+
+func appendTags(b []byte, tags Tags) []byte {
+	b = append(b, '[')
+	for i, t := range tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, v := range t {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string with NIP-01 escaping: the seven short escapes,
+// \u00XX for other control characters, every other byte verbatim.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"':
+			b = append(b, '\\', '"')
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// ValidUTF8 reports whether every string in the event is valid UTF-8 (relays may require it).
+func (e *Event) ValidUTF8() bool {
+	if !utf8.ValidString(e.Content) {
+		return false
+	}
+	for _, t := range e.Tags {
+		for _, v := range t {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
