@@ -1,0 +1,178 @@
+// Package server assembles a complete wallet service from a data dir: SQLite store,
+// keyring, sandbox backend, embedded relay, relay pool and the request pipeline. `nwc serve`
+// and the whole-system tests both use it, so what the tests run is what users run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nwc-go/nwc/internal/keyring"
+	"github.com/nwc-go/nwc/internal/lightning/sandbox"
+	"github.com/nwc-go/nwc/internal/service"
+	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/nostr/relaypool"
+	"github.com/nwc-go/nwc/relay"
+)
+
+// Files and settings inside the data dir.
+const (
+	DBFile        = "nwc.db"
+	MasterKeyFile = "master.key"
+	SandboxFile   = "sandbox.db"
+	RelayDir      = "relay"
+	// SettingRelays records the relays apps must use, for `nwc connect new`.
+	SettingRelays = "relays"
+	// DefaultRelayListen is where the embedded relay listens unless told otherwise; a
+	// fixed port keeps the URIs already handed out valid across restarts.
+	DefaultRelayListen = "127.0.0.1:7447"
+)
+
+// Options configure a Server. The zero value (plus DataDir) is the embedded default:
+// sandbox backend, embedded relay on DefaultRelayListen.
+type Options struct {
+	DataDir string
+	// RelayListen is the embedded relay's address ("" = DefaultRelayListen, "off" = none).
+	RelayListen string
+	// Relays are further relays to use (and put in new URIs).
+	Relays []string
+	// SandboxBalance is the sandbox node's starting balance in msat (first run only).
+	SandboxBalance int64
+	// SandboxExternal is the outcome of payments to invoices of other nodes: succeed, fail, hang.
+	SandboxExternal string
+	// Service tunes the pipeline; Keys, Store, Backend, Relays and Logger are filled in.
+	Service service.Config
+	Logger  *slog.Logger
+}
+
+// Server is an assembled, running wallet service.
+type Server struct {
+	Store     *sqlite.Store
+	Keys      *keyring.Keyring
+	Sandbox   *sandbox.Sandbox
+	Relay     *relay.Relay
+	Pool      *relaypool.Pool
+	Service   *service.Service
+	RelayURLs []string
+
+	stopRelay func()
+	closers   []func() error
+}
+
+// Open builds every component and starts the relay and the pool. Call Run, then Close.
+func Open(ctx context.Context, o Options) (srv *Server, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("server: DataDir is required")
+	}
+	s := &Server{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if s.Keys, _, err = keyring.LoadOrCreate(filepath.Join(o.DataDir, MasterKeyFile)); err != nil {
+		return nil, err
+	}
+	if s.Store, err = sqlite.Open(ctx, filepath.Join(o.DataDir, DBFile)); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s.closers = append(s.closers, s.Store.Close)
+
+	outcome := sandbox.Outcome(o.SandboxExternal)
+	switch outcome {
+	case "", sandbox.OutcomeSucceed, sandbox.OutcomeFail, sandbox.OutcomeHang:
+	default:
+		return nil, fmt.Errorf("bad sandbox outcome %q: want succeed, fail or hang", o.SandboxExternal)
+	}
+	s.Sandbox, err = sandbox.Open(ctx, sandbox.Config{
+		Path: filepath.Join(o.DataDir, SandboxFile), InitialBalance: o.SandboxBalance,
+		ExternalOutcome: outcome, Logger: o.Logger.With("component", "sandbox"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open sandbox: %w", err)
+	}
+	s.closers = append(s.closers, s.Sandbox.Close)
+
+	urls := append([]string(nil), o.Relays...)
+	if o.RelayListen != "off" {
+		addr := o.RelayListen
+		if addr == "" {
+			addr = DefaultRelayListen
+		}
+		s.Relay, err = relay.New(relay.Config{
+			DataDir: filepath.Join(o.DataDir, RelayDir), Name: "nwc embedded relay",
+			// The service publishes every answer on one socket: no per-connection event rate.
+			EventsPerSecond: -1,
+			Logger:          o.Logger.With("component", "relay"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start relay: %w", err)
+		}
+		s.closers = append(s.closers, s.Relay.Close)
+		url, stop, err := relay.ListenAndServe(context.WithoutCancel(ctx), addr, s.Relay)
+		if err != nil {
+			return nil, fmt.Errorf("embedded relay on %s: %w", addr, err)
+		}
+		s.stopRelay = stop
+		urls = append([]string{url}, urls...)
+	}
+	if len(urls) == 0 {
+		return nil, errors.New("no relay: give --relay or keep the embedded relay")
+	}
+	s.RelayURLs = urls
+	if err := s.Store.PutSetting(ctx, SettingRelays, strings.Join(urls, " ")); err != nil {
+		return nil, err
+	}
+
+	s.Pool = relaypool.New(relaypool.Options{Logger: o.Logger.With("component", "relaypool")})
+	s.closers = append(s.closers, s.Pool.Close)
+	for _, u := range urls {
+		if err := s.Pool.AddRelay(u); err != nil {
+			return nil, fmt.Errorf("relay %q: %w", u, err)
+		}
+	}
+	cfg := o.Service
+	cfg.Keys, cfg.Store, cfg.Backend, cfg.Relays = s.Keys, s.Store, s.Sandbox, service.PoolRelays{Pool: s.Pool}
+	cfg.Logger = o.Logger.With("component", "service")
+	if s.Service, err = service.New(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run serves until ctx ends and in-flight requests are drained.
+func (s *Server) Run(ctx context.Context) error { return s.Service.Run(ctx) }
+
+// Close stops the pool, the relay listener, then closes relay, backend and store.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+		if i == len(s.closers)-1 {
+			s.stopListener() // after the pool (last opened), before the relay itself
+		}
+	}
+	s.stopListener()
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+func (s *Server) stopListener() {
+	if s.stopRelay != nil {
+		s.stopRelay()
+		s.stopRelay = nil
+	}
+}

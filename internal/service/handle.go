@@ -1,0 +1,193 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nip47"
+	"github.com/nwc-go/nwc/nostr"
+)
+
+// request is one decrypted request being served.
+type request struct {
+	ev     *nostr.Event
+	conn   *wallet.Connection
+	key    *nostr.SecretKey
+	scheme nip47.Encryption
+	method nip47.Method
+	params json.RawMessage
+	log    *slog.Logger
+}
+
+// reply is one response to publish; multi-pay methods produce several, each with a d tag.
+type reply struct {
+	resp  *nip47.Response
+	dTag  string
+	hasD  bool
+	code  string      // outcome for the request log
+	moved wallet.MSat // amount spent or invoiced, for the request log
+}
+
+// spendOrCreate are the methods Alby Hub drops when the request is older than 6 hours:
+// replaying them late would move money or create invoices nobody waits for.
+func spendOrCreate(m nip47.Method) bool {
+	switch m {
+	case nip47.MethodPayInvoice, nip47.MethodPayKeysend, nip47.MethodMultiPayInvoice,
+		nip47.MethodMultiPayKeysend, nip47.MethodMakeInvoice, nip47.MethodMakeHoldInvoice,
+		nip47.MethodSettleHoldInvoice, nip47.MethodCancelHoldInvoice:
+		return true
+	}
+	return false
+}
+
+// HandleRequest serves one request event that the relay pool has already verified.
+// Unknown, revoked or mis-addressed requests get no answer and cause no work.
+func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
+	start := s.now()
+	if ev.Kind != nip47.KindRequest {
+		return
+	}
+	servicePK, ok := nip47.Recipient(ev)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	_, known := s.conns[servicePK]
+	s.mu.RUnlock()
+	if !known {
+		return
+	}
+	// Read the connection fresh: a revocation by another process takes effect at once.
+	conn, err := s.cfg.Store.ConnectionByServiceKey(ctx, servicePK)
+	if err != nil || conn.ClientPubKey != ev.PubKey || conn.Revoked() {
+		return
+	}
+	if exp, ok := nip47.Expiration(ev); ok && !start.Before(exp) {
+		s.log.Debug("dropped expired request", "event", ev.ID.String(), "conn", conn.ID)
+		return
+	}
+	key := s.cfg.Keys.Derive(conn.KeyIndex)
+	log := s.log.With("event", ev.ID.String(), "conn", conn.ID)
+
+	req, scheme, err := s.cipher.DecryptRequest(key, ev)
+	if err != nil {
+		s.answerUndecodable(ctx, key, ev, scheme, err, log)
+		return
+	}
+	r := &request{ev: ev, conn: conn, key: key, scheme: scheme, method: req.Method, params: req.Params, log: log.With("method", string(req.Method))}
+	if spendOrCreate(r.method) && start.Sub(time.Unix(ev.CreatedAt, 0)) > s.cfg.MaxRequestAge {
+		r.log.Info("dropped stale request", "age", start.Sub(time.Unix(ev.CreatedAt, 0)).String())
+		return
+	}
+	// Exactly once: the event id is recorded before anything runs; a repeat from another
+	// relay, a reconnect or another instance stops here.
+	if err := s.cfg.Store.BeginRequest(ctx, ev.ID, conn.ID, string(r.method), start); err != nil {
+		if !errors.Is(err, wallet.ErrDuplicateRequest) {
+			r.log.Error("record request", "err", err)
+		}
+		return
+	}
+	if err := s.cfg.Store.TouchConnection(ctx, conn.ID, start); err != nil {
+		r.log.Warn("touch connection", "err", err)
+	}
+
+	var replies []reply
+	if err := s.admit(r, start); err != nil {
+		replies = []reply{s.failure(r.method, err)}
+	} else {
+		replies = s.serve(ctx, r)
+	}
+	outcome, moved := wallet.OutcomeOK, wallet.MSat(0)
+	for _, rep := range replies {
+		s.publishReply(ctx, r, rep)
+		if rep.code != wallet.OutcomeOK {
+			outcome = rep.code
+		}
+		moved += rep.moved
+	}
+	took := s.now().Sub(start)
+	if err := s.cfg.Store.FinishRequest(ctx, ev.ID, outcome, moved, took, s.now()); err != nil {
+		r.log.Warn("finish request", "err", err)
+	}
+	r.log.Info("request", "outcome", outcome, "amount_msat", int64(moved), "duration", took.String())
+}
+
+// admit applies the checks every method shares: scope, expiry, rate limit.
+func (s *Service) admit(r *request, now time.Time) error {
+	if err := wallet.Authorize(r.conn, string(r.method), now); err != nil {
+		return err
+	}
+	if !s.limiter.allow(r.conn.ID, now) {
+		return wallet.ErrRateLimited
+	}
+	return nil
+}
+
+// answerUndecodable follows Alby Hub: unsupported encryption and undecryptable content are
+// answered (NIP-44, empty result_type); content that decrypts but is not a request is not.
+func (s *Service) answerUndecodable(ctx context.Context, key *nostr.SecretKey, ev *nostr.Event, scheme nip47.Encryption, err error, log *slog.Logger) {
+	var resp *nip47.Response
+	switch {
+	case errors.Is(err, nip47.ErrUnsupportedEncryption):
+		resp = nip47.NewErrorResponse("", nip47.CodeUnsupportedEncryption, "unsupported encryption: "+truncate(string(scheme), 32))
+	case errors.Is(err, nip47.ErrDecrypt):
+		resp = nip47.NewErrorResponse("", nip47.CodeBadRequest, "failed to decrypt the request")
+	default:
+		log.Info("ignored undecodable request", "err", err)
+		return
+	}
+	log.Info("request", "outcome", string(resp.Error.Code))
+	out, err := s.cipher.SealResponse(key, ev.PubKey, ev.ID, nip47.EncryptionNIP44, resp, s.now())
+	if err != nil {
+		log.Error("seal response", "err", err)
+		return
+	}
+	s.publish(ctx, out, log)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// failure builds the error reply for err through the one mapping function.
+func (s *Service) failure(method nip47.Method, err error) reply {
+	code, msg := errorResponse(err)
+	return reply{resp: nip47.NewErrorResponse(method, code, msg), code: string(code)}
+}
+
+// success builds a result reply.
+func (s *Service) success(method nip47.Method, result any, moved wallet.MSat) reply {
+	resp, err := nip47.NewResult(method, result)
+	if err != nil {
+		return s.failure(method, err)
+	}
+	return reply{resp: resp, code: wallet.OutcomeOK, moved: moved}
+}
+
+func (s *Service) publishReply(ctx context.Context, r *request, rep reply) {
+	var extra []nostr.Tag
+	if rep.hasD {
+		extra = append(extra, nip47.DTag(rep.dTag))
+	}
+	ev, err := s.cipher.SealResponse(r.key, r.ev.PubKey, r.ev.ID, r.scheme, rep.resp, s.now(), extra...)
+	if err != nil {
+		r.log.Error("seal response", "err", err)
+		return
+	}
+	s.publish(ctx, ev, r.log)
+}
+
+func (s *Service) publish(ctx context.Context, ev *nostr.Event, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.cfg.Relays.Publish(ctx, ev); err != nil {
+		log.Warn("publish", "kind", ev.Kind, "err", err)
+	}
+}

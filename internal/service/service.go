@@ -1,0 +1,250 @@
+// Package service is the NIP-47 request pipeline: it receives request events from the
+// relays, finds the connection, records the request exactly once, decrypts, authorizes,
+// calls the Lightning backend and publishes the encrypted answer. It also publishes the
+// per-connection info events, pushes notifications and reconciles in-flight payments on
+// start (see ../shared/DESIGN.md, "A request, end to end").
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nwc-go/nwc/internal/keyring"
+	"github.com/nwc-go/nwc/internal/lightning"
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nip47"
+	"github.com/nwc-go/nwc/nostr"
+)
+
+// Store is what the service needs from persistence (internal/store/sqlite implements it).
+type Store interface {
+	ConnectionByServiceKey(ctx context.Context, pk nostr.PublicKey) (*wallet.Connection, error)
+	ConnectionByID(ctx context.Context, id int64) (*wallet.Connection, error)
+	ListConnections(ctx context.Context) ([]wallet.Connection, error)
+	TouchConnection(ctx context.Context, id int64, at time.Time) error
+
+	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
+	FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
+
+	ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error)
+	SettlePayment(ctx context.Context, paymentHash, preimage string, fee wallet.MSat, settledAt time.Time) (*wallet.Transaction, error)
+	FailPayment(ctx context.Context, paymentHash, reason string, at time.Time) (*wallet.Transaction, error)
+	PendingPayments(ctx context.Context) ([]wallet.Transaction, error)
+
+	InsertInvoice(ctx context.Context, t *wallet.Transaction) error
+	SettleInvoice(ctx context.Context, paymentHash, preimage string, amountReceived wallet.MSat, settledAt time.Time) (*wallet.Transaction, error)
+	MarkInvoiceAccepted(ctx context.Context, paymentHash string, settleDeadline uint32, at time.Time) (*wallet.Transaction, error)
+	MarkInvoiceCanceled(ctx context.Context, paymentHash string, at time.Time) (*wallet.Transaction, error)
+
+	Transaction(ctx context.Context, connID int64, typ wallet.TxType, paymentHash string) (*wallet.Transaction, error)
+	ListTransactions(ctx context.Context, q wallet.TxQuery) ([]wallet.Transaction, int, error)
+	BudgetUsed(ctx context.Context, connID int64, since time.Time) (wallet.MSat, error)
+	IsolatedBalance(ctx context.Context, connID int64) (wallet.MSat, error)
+}
+
+// Relays is how the service reaches its relays (nostr/relaypool behind an adapter).
+type Relays interface {
+	// Publish sends ev to every relay and returns nil once one accepted it.
+	Publish(ctx context.Context, ev *nostr.Event) error
+	// Subscribe delivers verified, de-duplicated events matching filters until stop or ctx.
+	Subscribe(ctx context.Context, filters []nostr.Filter) (events <-chan *nostr.Event, stop func())
+}
+
+// Config wires a Service. Zero durations and sizes take the documented defaults.
+type Config struct {
+	Keys    *keyring.Keyring
+	Store   Store
+	Backend lightning.Backend
+	Relays  Relays
+	Logger  *slog.Logger
+	Clock   func() time.Time // default time.Now
+	// Location is where budget windows start (local midnight, Monday, 1st of month).
+	Location *time.Location
+	// MaxRequestAge drops spend and invoice requests whose created_at is older (default 6h, like Alby Hub).
+	MaxRequestAge time.Duration
+	// PaymentTimeout bounds how long a pay call waits for the backend (default 60s).
+	PaymentTimeout time.Duration
+	// CallTimeout bounds every other backend call (default 15s).
+	CallTimeout time.Duration
+	// MaxInFlight bounds concurrently handled requests (default 256).
+	MaxInFlight int
+	// RatePerSecond and RateBurst limit each connection (default 20/s, burst 40; negative = off).
+	RatePerSecond float64
+	RateBurst     int
+	// RefreshInterval is how often connection changes made by other processes (the CLI)
+	// are picked up: new ones subscribed and announced, revoked ones deleted (default 1s).
+	RefreshInterval time.Duration
+	// FilterChunk is the number of service keys per #p filter (default 500).
+	FilterChunk int
+}
+
+// Service is the wallet service. Create with New, start with Run.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	cipher  *nip47.Cipher
+	limiter *rateLimiter
+	sem     chan struct{}
+	wg      sync.WaitGroup // in-flight requests and notifications
+
+	mu    sync.RWMutex
+	conns map[nostr.PublicKey]*wallet.Connection // active connections by service key
+	info  map[int64]nostr.EventID                // info event id per connection, for deletions
+}
+
+// New builds a service from cfg.
+func New(cfg Config) (*Service, error) {
+	if cfg.Keys == nil || cfg.Store == nil || cfg.Backend == nil || cfg.Relays == nil {
+		return nil, errors.New("service: Keys, Store, Backend and Relays are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.MaxRequestAge, 6*time.Hour)
+	def(&cfg.PaymentTimeout, 60*time.Second)
+	def(&cfg.CallTimeout, 15*time.Second)
+	def(&cfg.RefreshInterval, time.Second)
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond, cfg.RateBurst = 20, 40
+	}
+	if cfg.FilterChunk <= 0 {
+		cfg.FilterChunk = 500
+	}
+	return &Service{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Clock,
+		cipher:  nip47.NewCipher(100_000),
+		limiter: newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		sem:     make(chan struct{}, cfg.MaxInFlight),
+		conns:   make(map[nostr.PublicKey]*wallet.Connection),
+		info:    make(map[int64]nostr.EventID),
+	}, nil
+}
+
+// Run reconciles in-flight payments, announces every connection, then serves requests
+// and notifications until ctx is cancelled. It waits for in-flight requests before it
+// returns (drain on shutdown).
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.Reconcile(ctx); err != nil {
+		return fmt.Errorf("service: reconcile: %w", err)
+	}
+	backendEvents, err := s.cfg.Backend.Subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("service: subscribe to backend: %w", err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.notifyLoop(ctx, backendEvents)
+	}()
+
+	var (
+		events <-chan *nostr.Event
+		stop   = func() {}
+	)
+	resubscribe := func() {
+		stop()
+		events, stop = s.cfg.Relays.Subscribe(ctx, s.requestFilters())
+	}
+	if changed, err := s.refresh(ctx); err != nil {
+		return fmt.Errorf("service: load connections: %w", err)
+	} else if changed || events == nil {
+		resubscribe()
+	}
+	ticker := time.NewTicker(s.cfg.RefreshInterval)
+	defer ticker.Stop()
+	defer func() { stop(); s.wg.Wait() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			changed, err := s.refresh(ctx)
+			if err != nil {
+				s.log.Warn("refresh connections", "err", err)
+			} else if changed {
+				resubscribe()
+			}
+		case ev, ok := <-events:
+			if !ok {
+				// The subscription ended (ctx done or pool closed); take a new one.
+				if ctx.Err() != nil {
+					return nil
+				}
+				resubscribe()
+				continue
+			}
+			s.dispatch(ctx, ev)
+		}
+	}
+}
+
+// dispatch hands a request to a bounded set of goroutines; when all are busy it waits,
+// which applies back-pressure to the relay subscription instead of growing memory.
+func (s *Service) dispatch(ctx context.Context, ev *nostr.Event) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer func() { <-s.sem; s.wg.Done() }()
+		// Requests already started finish even during shutdown, so a payment is never
+		// abandoned between the backend call and the store update.
+		s.HandleRequest(context.WithoutCancel(ctx), ev)
+	}()
+}
+
+// requestFilters chunks the #p values so no filter grows past the relays' limits and the
+// service never opens one REQ per connection.
+func (s *Service) requestFilters() []nostr.Filter {
+	s.mu.RLock()
+	keys := make([]string, 0, len(s.conns))
+	for pk := range s.conns {
+		keys = append(keys, pk.String())
+	}
+	s.mu.RUnlock()
+	var filters []nostr.Filter
+	for len(keys) > 0 {
+		n := min(len(keys), s.cfg.FilterChunk)
+		filters = append(filters, nostr.Filter{Kinds: []int{nip47.KindRequest}, Tags: map[string][]string{"p": keys[:n]}})
+		keys = keys[n:]
+	}
+	if len(filters) == 0 {
+		// Keep a subscription open even without connections, matching nothing real.
+		filters = []nostr.Filter{{Kinds: []int{nip47.KindRequest}, Tags: map[string][]string{"p": {nostr.PublicKey{}.String()}}}}
+	}
+	return filters
+}
+
+// ServiceKeys returns the service keys of the active connections.
+func (s *Service) ServiceKeys() []nostr.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]nostr.PublicKey, 0, len(s.conns))
+	for pk := range s.conns {
+		out = append(out, pk)
+	}
+	return out
+}
