@@ -72,19 +72,7 @@ func (s *Service) call(ctx context.Context, r *request, params any) (any, wallet
 	return nil, 0, wallet.ErrUnknownMethod
 }
 
-// checkMetadata drops nothing silently: metadata over the NIP-47 limit is refused, as
-// Alby Hub does, so the app learns its data was not kept.
-func checkMetadata(m json.RawMessage) error {
-	if len(m) > nip47.MaxMetadataSize {
-		return badRequest("metadata is larger than 4096 bytes")
-	}
-	return nil
-}
-
 func (s *Service) makeInvoice(ctx context.Context, r *request, amount int64, desc, descHash string, expiry int64, hash string, cltv int64, meta json.RawMessage) (any, wallet.MSat, error) {
-	if err := checkMetadata(meta); err != nil {
-		return nil, 0, err
-	}
 	if cltv < 0 || cltv > 2016 {
 		return nil, 0, badRequest("min_cltv_expiry_delta out of range")
 	}

@@ -30,9 +30,6 @@ type spend struct {
 }
 
 func (s *Service) payInvoice(ctx context.Context, r *request, invoice string, amount int64, meta json.RawMessage) reply {
-	if err := checkMetadata(meta); err != nil {
-		return s.failure(r.method, err)
-	}
 	invoice = strings.ToLower(strings.TrimSpace(invoice))
 	inv, err := bolt11.Decode(invoice)
 	if err != nil {

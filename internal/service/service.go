@@ -248,3 +248,9 @@ func (s *Service) ServiceKeys() []nostr.PublicKey {
 	}
 	return out
 }
+
+// Reload picks up connection changes now instead of at the next refresh tick (tests, admin).
+func (s *Service) Reload(ctx context.Context) error {
+	_, err := s.refresh(ctx)
+	return err
+}
