@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	backend := fs.String("backend", "sandbox", "Lightning backend: sandbox")
 	balance := fs.String("sandbox-balance", "1000000sat", "starting balance of a new sandbox node")
 	external := fs.String("sandbox-external", "succeed", "outcome of sandbox payments to other nodes' invoices: succeed, fail or hang")
+	resolve := fs.String("sandbox-resolve-pending", "", "at start, resolve sandbox payments left hanging by a previous run: succeed or fail")
 	maxAge := fs.Duration("max-request-age", 6*time.Hour, "drop spend and invoice requests older than this")
 	payTimeout := fs.Duration("payment-timeout", 60*time.Second, "how long a payment may take before the app is told it is still pending")
 	rate := fs.Float64("rate", 20, "requests per second allowed per connection (burst twice that; negative = no limit)")
@@ -58,7 +59,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	burst := int(2 * *rate)
 	srv, err := server.Open(ctx, server.Options{
 		DataDir: *dir, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
-		SandboxExternal: *external, Logger: logger,
+		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
 		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst},
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/nwc-go/nwc/internal/keyring"
+	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/sandbox"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/internal/store/sqlite"
@@ -31,6 +32,8 @@ const (
 	// DefaultRelayListen is where the embedded relay listens unless told otherwise; a
 	// fixed port keeps the URIs already handed out valid across restarts.
 	DefaultRelayListen = "127.0.0.1:7447"
+	// DefaultSandboxBalance is a new sandbox node's balance: 1,000,000 sat.
+	DefaultSandboxBalance = 1_000_000_000
 )
 
 // Options configure a Server. The zero value (plus DataDir) is the embedded default:
@@ -41,10 +44,15 @@ type Options struct {
 	RelayListen string
 	// Relays are further relays to use (and put in new URIs).
 	Relays []string
-	// SandboxBalance is the sandbox node's starting balance in msat (first run only).
+	// SandboxBalance is the sandbox node's starting balance in msat, on first run only
+	// (0 = DefaultSandboxBalance, negative = empty).
 	SandboxBalance int64
 	// SandboxExternal is the outcome of payments to invoices of other nodes: succeed, fail, hang.
 	SandboxExternal string
+	// SandboxResolvePending resolves, at start, the sandbox payments a previous run left
+	// hanging ("succeed" or "fail"; "" leaves them): it stands for the network finally
+	// settling or failing a stuck HTLC, so crash recovery can be tried end to end.
+	SandboxResolvePending string
 	// Service tunes the pipeline; Keys, Store, Backend, Relays and Logger are filled in.
 	Service service.Config
 	Logger  *slog.Logger
@@ -89,6 +97,12 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	}
 	s.closers = append(s.closers, s.Store.Close)
 
+	switch {
+	case o.SandboxBalance == 0:
+		o.SandboxBalance = DefaultSandboxBalance
+	case o.SandboxBalance < 0:
+		o.SandboxBalance = 0
+	}
 	outcome := sandbox.Outcome(o.SandboxExternal)
 	switch outcome {
 	case "", sandbox.OutcomeSucceed, sandbox.OutcomeFail, sandbox.OutcomeHang:
@@ -103,6 +117,9 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 		return nil, fmt.Errorf("open sandbox: %w", err)
 	}
 	s.closers = append(s.closers, s.Sandbox.Close)
+	if err := s.resolvePending(ctx, o.SandboxResolvePending); err != nil {
+		return nil, err
+	}
 
 	urls := append([]string(nil), o.Relays...)
 	if o.RelayListen != "off" {
@@ -149,6 +166,27 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// resolvePending releases hung sandbox payments recorded as pending in the store.
+func (s *Server) resolvePending(ctx context.Context, outcome string) error {
+	switch sandbox.Outcome(outcome) {
+	case "":
+		return nil
+	case sandbox.OutcomeSucceed, sandbox.OutcomeFail:
+	default:
+		return fmt.Errorf("bad --sandbox-resolve-pending %q: want succeed or fail", outcome)
+	}
+	pending, err := s.Store.PendingPayments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if err := s.Sandbox.Release(ctx, p.PaymentHash, sandbox.Outcome(outcome)); err != nil && !errors.Is(err, lightning.ErrNotFound) {
+			return fmt.Errorf("resolve pending payment %s: %w", p.PaymentHash, err)
+		}
+	}
+	return nil
 }
 
 // Run serves until ctx ends and in-flight requests are drained.
