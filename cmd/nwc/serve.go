@@ -23,6 +23,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	dir := dataDirFlag(fs)
 	relayListen := fs.String("relay-listen", server.DefaultRelayListen, `address of the embedded relay ("off" to run without it)`)
+	adminListen := fs.String("admin-listen", server.DefaultAdminListen, `address of the admin API ("off" to disable); loopback only unless --admin-allow-remote`)
+	adminRemote := fs.Bool("admin-allow-remote", false, "allow a non-loopback --admin-listen (the token is always required)")
 	var relays stringList
 	fs.Var(&relays, "relay", "another relay to use and to put in new URIs (repeatable)")
 	backend := fs.String("backend", "sandbox", "Lightning backend: sandbox")
@@ -59,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	burst := int(2 * *rate)
 	srv, err := server.Open(ctx, server.Options{
 		DataDir: *dir, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
+		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
 		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
 		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst},
 	})
@@ -67,7 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer srv.Close()
-	logger.Info("wallet service ready", "data_dir", *dir, "relays", strings.Join(srv.RelayURLs, " "), "backend", *backend)
+	logger.Info("wallet service ready", "data_dir", *dir, "relays", strings.Join(srv.RelayURLs, " "), "backend", *backend, "admin", srv.AdminURL())
 
 	list, err := srv.Store.ListConnections(ctx)
 	if err != nil {

@@ -8,15 +8,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/nwc-go/nwc/internal/admin"
 	"github.com/nwc-go/nwc/internal/keyring"
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/sandbox"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nostr/relaypool"
 	"github.com/nwc-go/nwc/relay"
 )
@@ -32,6 +36,12 @@ const (
 	// DefaultRelayListen is where the embedded relay listens unless told otherwise; a
 	// fixed port keeps the URIs already handed out valid across restarts.
 	DefaultRelayListen = "127.0.0.1:7447"
+	// DefaultAdminListen is the admin API's address.
+	DefaultAdminListen = "127.0.0.1:7448"
+	// AdminTokenFile holds the admin API token (mode 0600).
+	AdminTokenFile = "admin.token"
+	// SettingAdminAddr records where the admin API listens, for `nwc faucet`.
+	SettingAdminAddr = "admin_addr"
 	// DefaultSandboxBalance is a new sandbox node's balance: 1,000,000 sat.
 	DefaultSandboxBalance = 1_000_000_000
 )
@@ -53,6 +63,10 @@ type Options struct {
 	// hanging ("succeed" or "fail"; "" leaves them): it stands for the network finally
 	// settling or failing a stuck HTLC, so crash recovery can be tried end to end.
 	SandboxResolvePending string
+	// AdminListen is the admin HTTP address ("" or "off" = none; `nwc serve` defaults to
+	// DefaultAdminListen). A non-loopback address is refused unless AdminAllowRemote.
+	AdminListen      string
+	AdminAllowRemote bool
 	// Service tunes the pipeline; Keys, Store, Backend, Relays and Logger are filled in.
 	Service service.Config
 	Logger  *slog.Logger
@@ -70,6 +84,10 @@ type Server struct {
 
 	stopRelay func()
 	closers   []func() error
+	admin     net.Listener
+	adminH    http.Handler
+	// AdminToken is the token the admin API requires.
+	AdminToken string
 }
 
 // Open builds every component and starts the relay and the pool. Call Run, then Close.
@@ -165,7 +183,64 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	if s.Service, err = service.New(cfg); err != nil {
 		return nil, err
 	}
+	if err := s.openAdmin(ctx, o); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// openAdmin binds the admin API; it starts serving in Run.
+func (s *Server) openAdmin(ctx context.Context, o Options) error {
+	addr := o.AdminListen
+	if addr == "" || addr == "off" {
+		return nil
+	}
+	token, _, err := admin.LoadOrCreateToken(filepath.Join(o.DataDir, AdminTokenFile))
+	if err != nil {
+		return err
+	}
+	l, err := admin.Listen(addr, o.AdminAllowRemote)
+	if err != nil {
+		return fmt.Errorf("admin API on %s: %w", addr, err)
+	}
+	s.admin, s.AdminToken = l, token
+	s.closers = append(s.closers, func() error { l.Close(); return nil })
+	s.adminH = admin.Handler(admin.Config{
+		Token: token, Logger: o.Logger.With("component", "admin"), Health: s.health,
+		Receive: func(ctx context.Context, connID int64, amount wallet.MSat) (*wallet.Transaction, error) {
+			return s.Service.Receive(ctx, connID, amount, "nwc faucet", s.Sandbox.PayFromOutside)
+		},
+	})
+	return s.Store.PutSetting(ctx, SettingAdminAddr, l.Addr().String())
+}
+
+// AdminURL is the admin API's base URL ("" when it is off).
+func (s *Server) AdminURL() string {
+	if s.admin == nil {
+		return ""
+	}
+	return "http://" + s.admin.Addr().String()
+}
+
+// health lists what is wrong with the store, the backend and the relays.
+func (s *Server) health(ctx context.Context) map[string]string {
+	problems := map[string]string{}
+	if _, err := s.Store.GetSetting(ctx, SettingRelays); err != nil {
+		problems["store"] = err.Error()
+	}
+	if _, err := s.Sandbox.Info(ctx); err != nil {
+		problems["backend"] = err.Error()
+	}
+	connected := 0
+	for _, r := range s.Pool.Relays() {
+		if r.Connected {
+			connected++
+		}
+	}
+	if connected == 0 {
+		problems["relays"] = "no relay connected"
+	}
+	return problems
 }
 
 // resolvePending releases hung sandbox payments recorded as pending in the store.
@@ -190,7 +265,14 @@ func (s *Server) resolvePending(ctx context.Context, outcome string) error {
 }
 
 // Run serves until ctx ends and in-flight requests are drained.
-func (s *Server) Run(ctx context.Context) error { return s.Service.Run(ctx) }
+func (s *Server) Run(ctx context.Context) error {
+	if s.admin != nil {
+		done := make(chan error, 1)
+		go func() { done <- admin.Serve(ctx, s.admin, s.adminH) }()
+		defer func() { <-done }()
+	}
+	return s.Service.Run(ctx)
+}
 
 // Close stops the pool, the relay listener, then closes relay, backend and store.
 func (s *Server) Close() error {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/sandbox"
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
 	"github.com/nwc-go/nwc/nostr/relaypool"
@@ -327,4 +329,88 @@ func TestKill9WhilePaymentInFlight(t *testing.T) {
 	if spent := startBal.Balance - endBal.Balance; spent < 70_000 || spent > 70_000+10_000 {
 		t.Fatalf("balance moved by %d msat, want exactly one payment of 70000 plus fee", spent)
 	}
+}
+
+// TestConcurrentPaymentsOverRelay: 100 pay requests published at once through the embedded
+// relay against a budget that allows 37 of them: exactly 37 succeed.
+func TestConcurrentPaymentsOverRelay(t *testing.T) {
+	ctx := context.Background()
+	srv, _ := runServer(t, ctx, server.Options{DataDir: t.TempDir(), RelayListen: "127.0.0.1:0",
+		Service: service.Config{RatePerSecond: -1}})
+	// 1000 sat each plus the 10 sat reserve: the budget fits 37 and a bit.
+	const n, allowed = 100, 37
+	_, uri, err := server.NewConnection(ctx, srv.Store, srv.Keys, server.ConnectionOptions{
+		Name: "shop", Budget: fmt.Sprintf("%dmsat/never", allowed*1_010_000+5_000), Relays: srv.RelayURLs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Service.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app := newRawApp(t, uri.String())
+	waitSubscribed(t, app)
+	evs := make([]*nostr.Event, n)
+	ids := make([]nostr.EventID, n)
+	for i := range evs {
+		evs[i] = app.request(nip47.MethodPayInvoice, nip47.PayInvoiceParams{Invoice: strangerInvoice(t, 1_000_000).Bolt11})
+		ids[i] = evs[i].ID
+	}
+	var wg sync.WaitGroup
+	for _, ev := range evs {
+		wg.Add(1)
+		go func() { defer wg.Done(); app.publish(ev) }()
+	}
+	wg.Wait()
+	got := app.collectN(n, 30*time.Second, ids...)
+	ok, quota := 0, 0
+	for _, id := range ids {
+		rs := got[id]
+		if len(rs) != 1 {
+			t.Fatalf("request answered %d times", len(rs))
+		}
+		switch {
+		case rs[0].Error == nil:
+			ok++
+		case rs[0].Error.Code == nip47.CodeQuotaExceeded:
+			quota++
+		default:
+			t.Fatalf("unexpected error %+v", rs[0].Error)
+		}
+	}
+	if ok != allowed || quota != n-allowed {
+		t.Fatalf("%d succeeded and %d were refused, want %d and %d", ok, quota, allowed, n-allowed)
+	}
+}
+
+// collectN is collect that returns as soon as every id has an answer.
+func (a *rawApp) collectN(n int, d time.Duration, ids ...nostr.EventID) map[nostr.EventID][]*nip47.Response {
+	a.t.Helper()
+	want := map[nostr.EventID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[nostr.EventID][]*nip47.Response{}
+	timeout := time.After(d)
+	for len(out) < n {
+		select {
+		case ev := <-a.resp.Events():
+			to, ok := nip47.ResponseTo(ev)
+			if !ok || !want[to] {
+				continue
+			}
+			resp, _, err := a.cipher.OpenResponse(a.uri.Secret, ev)
+			if err != nil {
+				a.t.Fatal(err)
+			}
+			out[to] = append(out[to], resp)
+		case <-timeout:
+			a.t.Fatalf("only %d of %d requests answered", len(out), n)
+		}
+	}
+	// Give a duplicate answer a moment to show up.
+	extra := a.collect(300*time.Millisecond, ids...)
+	for id, rs := range extra {
+		out[id] = append(out[id], rs...)
+	}
+	return out
 }
