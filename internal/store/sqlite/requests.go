@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nostr"
+)
+
+// BeginRequest records a request event before it is executed. The event id
+// is unique across all connections and instances: a repeat returns
+// wallet.ErrDuplicateRequest and must not be executed. connID 0 records a
+// request with no connection; an unknown connID is wallet.ErrNotFound.
+func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error {
+	res, err := s.pool().exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+		eventID.String(), idArg(connID), method, orNow(receivedAt).Unix())
+	if err != nil {
+		if isForeignKey(err) {
+			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, connID)
+		}
+		return fmt.Errorf("sqlite: begin request: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: begin request: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, eventID)
+	}
+	return nil
+}
+
+// FinishRequest records the outcome (wallet.OutcomeOK or a NIP-47 error
+// code) of a begun request. wallet.ErrNotFound if it was never begun.
+func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
+	res, err := s.pool().exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
+		WHERE event_id = ?`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
+	return affectedOne(res, err, "finish request")
+}
+
+// RecentRequests returns the newest requests of a connection (0 = all),
+// newest first; limit <= 0 means 50.
+func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]wallet.Request, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us FROM requests`
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if connID == 0 {
+		rows, err = s.pool().query(ctx, cols+` ORDER BY received_at DESC, id DESC LIMIT ?`, limit)
+	} else {
+		rows, err = s.pool().query(ctx, cols+` WHERE connection_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, connID, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+	}
+	defer rows.Close()
+	var out []wallet.Request
+	for rows.Next() {
+		var (
+			r        wallet.Request
+			id       string
+			conn     sql.NullInt64
+			received int64
+			finished sql.NullInt64
+			amount   int64
+			dur      int64
+		)
+		if err := rows.Scan(&id, &conn, &r.Method, &received, &finished, &r.Outcome, &amount, &dur); err != nil {
+			return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+		}
+		if r.EventID, err = nostr.ParseEventID(id); err != nil {
+			return nil, fmt.Errorf("sqlite: request id %q: %w", id, err)
+		}
+		r.ConnectionID = conn.Int64
+		r.ReceivedAt = time.Unix(received, 0).UTC()
+		r.FinishedAt = unixTime(finished)
+		r.Amount = wallet.MSat(amount)
+		r.Duration = time.Duration(dur) * time.Microsecond
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+	}
+	return out, nil
+}
+
+// RequestStats counts a connection's requests (0 = all) by outcome and method.
+func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error) {
+	st := wallet.RequestStats{ByMethod: map[string]int64{}}
+	const sel = `SELECT method, COUNT(*),
+		COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN outcome = '' THEN 1 ELSE 0 END), 0),
+		MAX(received_at) FROM requests`
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if connID == 0 {
+		rows, err = s.pool().query(ctx, sel+` GROUP BY method`)
+	} else {
+		rows, err = s.pool().query(ctx, sel+` WHERE connection_id = ? GROUP BY method`, connID)
+	}
+	if err != nil {
+		return st, fmt.Errorf("sqlite: request stats: %w", err)
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		var (
+			method             string
+			n, ok, running, at int64
+		)
+		if err := rows.Scan(&method, &n, &ok, &running, &at); err != nil {
+			return st, fmt.Errorf("sqlite: request stats: %w", err)
+		}
+		st.ByMethod[method] = n
+		st.Total += n
+		st.OK += ok
+		st.Running += running
+		st.Failed += n - ok - running
+		last = max(last, at)
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("sqlite: request stats: %w", err)
+	}
+	if st.Total > 0 {
+		st.LastAt = time.Unix(last, 0).UTC()
+	}
+	return st, nil
+}
