@@ -43,7 +43,10 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 			removed = append(removed, c)
 		}
 	}
-	s.announce(ctx, added, removed)
+	s.mu.Lock()
+	s.added = append(s.added, added...)
+	s.removed = append(s.removed, removed...)
+	s.mu.Unlock()
 	changed := len(next) != len(prev)
 	if !changed {
 		for pk := range next {
@@ -53,6 +56,9 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 			}
 		}
 	}
+	if changed {
+		s.keysVersion.Add(1)
+	}
 	return changed, nil
 }
 
@@ -61,9 +67,13 @@ func sameAnnouncement(a, b *wallet.Connection) bool {
 	return fmt.Sprint(a.Scopes, a.NotificationTypes) == fmt.Sprint(b.Scopes, b.NotificationTypes)
 }
 
-// announce publishes info events for added connections and deletions for removed ones,
-// a few at a time, in the background (a relay round trip each).
-func (s *Service) announce(ctx context.Context, added, removed []*wallet.Connection) {
+// announcePending publishes info events for added connections and deletions for removed
+// ones, a few at a time, in the background (a relay round trip each).
+func (s *Service) announcePending(ctx context.Context) {
+	s.mu.Lock()
+	added, removed := s.added, s.removed
+	s.added, s.removed = nil, nil
+	s.mu.Unlock()
 	if len(added) == 0 && len(removed) == 0 {
 		return
 	}

@@ -86,7 +86,9 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 	// Exactly once: the event id is recorded before anything runs; a repeat from another
 	// relay, a reconnect or another instance stops here.
 	if err := s.cfg.Store.BeginRequest(ctx, ev.ID, conn.ID, string(r.method), start); err != nil {
-		if !errors.Is(err, wallet.ErrDuplicateRequest) {
+		if errors.Is(err, wallet.ErrDuplicateRequest) {
+			r.log.Debug("duplicate request dropped")
+		} else {
 			r.log.Error("record request", "err", err)
 		}
 		return

@@ -150,11 +150,31 @@ func (s *Service) lookup(ctx context.Context, r *request, p *nip47.LookupInvoice
 		}
 		hash = hex.EncodeToString(inv.PaymentHash[:])
 	}
-	tx, err := s.cfg.Store.Transaction(ctx, s.scope(r.conn), "", hash)
+	tx, err := s.lookupRow(ctx, r.conn, hash)
 	if err != nil {
 		return nil, err
 	}
 	return toNIP47(tx, s.now()), nil
+}
+
+// lookupRow picks the row a connection means by a payment hash. A payment between two
+// connections of this wallet has an incoming and an outgoing row with the same hash: the
+// asking connection's own row wins, then the incoming one (the invoice being looked up).
+func (s *Service) lookupRow(ctx context.Context, c *wallet.Connection, hash string) (*wallet.Transaction, error) {
+	in, inErr := s.cfg.Store.Transaction(ctx, s.scope(c), wallet.TxIncoming, hash)
+	if inErr == nil && in.ConnectionID == c.ID {
+		return in, nil
+	}
+	out, outErr := s.cfg.Store.Transaction(ctx, s.scope(c), wallet.TxOutgoing, hash)
+	switch {
+	case outErr == nil && (out.ConnectionID == c.ID || inErr != nil):
+		return out, nil
+	case inErr == nil:
+		return in, nil
+	case !errors.Is(inErr, wallet.ErrNotFound):
+		return nil, inErr
+	}
+	return nil, outErr
 }
 
 // maxPage caps list_transactions pages: relays reject big events (spec advises small pages).

@@ -88,8 +88,9 @@ func (s *Service) notifyPayment(ctx context.Context, typ string, tx *wallet.Tran
 	}
 }
 
-// awaitPayment polls the backend for a payment left in flight by a restart until it
-// resolves or the service stops.
+// awaitPayment polls the backend for a payment left in flight by a restart (or reserved
+// moments ago, possibly by another instance) until it resolves, or is orphaned without
+// ever reaching the backend, or the service stops.
 func (s *Service) awaitPayment(ctx context.Context, p *wallet.Transaction) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -100,7 +101,12 @@ func (s *Service) awaitPayment(ctx context.Context, p *wallet.Transaction) {
 		case <-t.C:
 		}
 		pay, err := s.cfg.Backend.LookupPayment(ctx, p.PaymentHash)
-		if err != nil || pay.State == lightning.PaymentPending {
+		switch {
+		case errors.Is(err, lightning.ErrNotFound):
+			if !s.orphaned(p) {
+				continue // its owner may still send it
+			}
+		case err != nil, pay.State == lightning.PaymentPending:
 			continue
 		}
 		s.reconcileOne(ctx, p)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/bolt11"
@@ -138,11 +139,13 @@ func (s *Service) spend(ctx context.Context, r *request, sp spend) reply {
 		return s.failure(r.method, err)
 	}
 	tx, err := s.cfg.Store.SettlePayment(ctx, sp.hash, result.Preimage, wallet.MSat(result.FeePaid), s.now())
-	if err != nil && !errors.Is(err, wallet.ErrAlreadySettled) {
-		r.log.Error("record settled payment", "hash", sp.hash, "err", err)
-	}
-	if tx != nil {
+	switch {
+	case err == nil:
+		// Only the caller whose SettlePayment made the change notifies: another instance's
+		// Reconcile may have settled the row first (and notified).
 		s.notifyPayment(ctx, wallet.NotificationPaymentSent, tx)
+	case !errors.Is(err, wallet.ErrAlreadySettled):
+		r.log.Error("record settled payment", "hash", sp.hash, "err", err)
 	}
 	return s.success(r.method, &nip47.PayInvoiceResult{Preimage: result.Preimage, FeesPaid: result.FeePaid}, sp.amount+wallet.MSat(result.FeePaid))
 }
@@ -208,12 +211,29 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	return nil
 }
 
+// orphaned reports whether a pending payment is old enough that whoever reserved it has
+// stopped trying to send it: the pay call that follows a reservation is bounded by
+// PaymentTimeout (plus a second, as CreatedAt has whole seconds).
+func (s *Service) orphaned(p *wallet.Transaction) bool {
+	return s.now().Sub(p.CreatedAt) > s.cfg.PaymentTimeout+time.Second
+}
+
 func (s *Service) reconcileOne(parent context.Context, p *wallet.Transaction) {
 	ctx, cancel := context.WithTimeout(parent, s.cfg.CallTimeout)
 	defer cancel()
 	log := s.log.With("hash", p.PaymentHash, "conn", p.ConnectionID)
 	pay, err := s.cfg.Backend.LookupPayment(ctx, p.PaymentHash)
 	switch {
+	case errors.Is(err, lightning.ErrNotFound) && !s.orphaned(p):
+		// Reserved moments ago: the instance that reserved it (another one on the same
+		// database, or this one just before a crash) may still be about to send it, so the
+		// backend not knowing it proves nothing yet. Look again until it is orphaned.
+		log.Info("reconcile: not at the backend yet; waiting")
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.awaitPayment(parent, p)
+		}()
 	case errors.Is(err, lightning.ErrNotFound):
 		// The backend never saw it: the crash came before the payment left. Release it.
 		_, err = s.cfg.Store.FailPayment(ctx, p.PaymentHash, "not found at the backend after restart", s.now())

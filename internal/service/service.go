@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nwc-go/nwc/internal/keyring"
@@ -95,6 +96,19 @@ type Service struct {
 	mu    sync.RWMutex
 	conns map[nostr.PublicKey]*wallet.Connection // active connections by service key
 	info  map[int64]nostr.EventID                // info event id per connection, for deletions
+
+	// Reload hands its refresh to the Run loop, which owns the subscription: a refresh done
+	// outside it would consume the change and the loop would never resubscribe.
+	looping  atomic.Bool
+	reloads  chan chan error
+	loopDone chan struct{}
+
+	// added and removed wait for announcePending, which runs once the subscription
+	// follows the new set of keys.
+	added, removed []*wallet.Connection
+	// keysVersion counts changes of the set of service keys; Run resubscribes when it
+	// differs from the version its subscription was made for.
+	keysVersion atomic.Uint64
 }
 
 // New builds a service from cfg.
@@ -130,14 +144,16 @@ func New(cfg Config) (*Service, error) {
 		cfg.FilterChunk = 500
 	}
 	return &Service{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		now:     cfg.Clock,
-		cipher:  nip47.NewCipher(100_000),
-		limiter: newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		sem:     make(chan struct{}, cfg.MaxInFlight),
-		conns:   make(map[nostr.PublicKey]*wallet.Connection),
-		info:    make(map[int64]nostr.EventID),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Clock,
+		cipher:   nip47.NewCipher(100_000),
+		limiter:  newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		sem:      make(chan struct{}, cfg.MaxInFlight),
+		conns:    make(map[nostr.PublicKey]*wallet.Connection),
+		info:     make(map[int64]nostr.EventID),
+		reloads:  make(chan chan error),
+		loopDone: make(chan struct{}),
 	}, nil
 }
 
@@ -162,15 +178,25 @@ func (s *Service) Run(ctx context.Context) error {
 		events <-chan *nostr.Event
 		stop   = func() {}
 	)
+	// resubscribe opens the new subscription before closing the old one, so no request
+	// falls into a gap (a copy seen on both is stopped by the requests table), and only
+	// then announces new connections: an app that sends as soon as it sees its info event
+	// is already listened to.
+	var subscribed uint64 // keysVersion of the current subscription
 	resubscribe := func() {
+		subscribed = s.keysVersion.Load()
+		next, nextStop := s.cfg.Relays.Subscribe(ctx, s.requestFilters())
 		stop()
-		events, stop = s.cfg.Relays.Subscribe(ctx, s.requestFilters())
+		events, stop = next, nextStop
 	}
-	if changed, err := s.refresh(ctx); err != nil {
+	// From here on Reload goes through the loop below (Run is called once).
+	s.looping.Store(true)
+	defer close(s.loopDone)
+	if _, err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("service: load connections: %w", err)
-	} else if changed || events == nil {
-		resubscribe()
 	}
+	resubscribe()
+	s.announcePending(ctx)
 	ticker := time.NewTicker(s.cfg.RefreshInterval)
 	defer ticker.Stop()
 	defer func() { stop(); s.wg.Wait() }()
@@ -179,12 +205,21 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
-			changed, err := s.refresh(ctx)
-			if err != nil {
+			if _, err := s.refresh(ctx); err != nil {
 				s.log.Warn("refresh connections", "err", err)
-			} else if changed {
+				continue
+			}
+			if s.keysVersion.Load() != subscribed {
 				resubscribe()
 			}
+			s.announcePending(ctx)
+		case done := <-s.reloads:
+			_, err := s.refresh(ctx)
+			if err == nil && s.keysVersion.Load() != subscribed {
+				resubscribe()
+			}
+			s.announcePending(ctx)
+			done <- err
 		case ev, ok := <-events:
 			if !ok {
 				// The subscription ended (ctx done or pool closed); take a new one.
@@ -250,7 +285,26 @@ func (s *Service) ServiceKeys() []nostr.PublicKey {
 }
 
 // Reload picks up connection changes now instead of at the next refresh tick (tests, admin).
+// While Run is running it returns once the subscription covers the new set of service keys,
+// so an event published afterwards through the same relay pool reaches each relay after the
+// subscription does.
 func (s *Service) Reload(ctx context.Context) error {
+	if s.looping.Load() {
+		done := make(chan error, 1)
+		select {
+		case s.reloads <- done:
+			select {
+			case err := <-done:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case <-s.loopDone:
+			// Run has returned: nobody subscribes any more; refreshing is still harmless.
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	_, err := s.refresh(ctx)
 	return err
 }

@@ -295,9 +295,16 @@ func TestEveryMethodBothEncryptions(t *testing.T) {
 			if looked.State != nip47.StateSettled || looked.Preimage != paid.Preimage || looked.SettledAt == nil {
 				t.Fatalf("lookup after payment: %+v", looked)
 			}
+			if looked.Type != nip47.TransactionIncoming {
+				t.Fatalf("the invoice's maker looked up %s, want its incoming row", looked.Type)
+			}
 			call(b, nip47.MethodLookupInvoice, nip47.LookupInvoiceParams{Invoice: inv.Invoice}, &looked)
 			if looked.PaymentHash != inv.PaymentHash {
 				t.Fatalf("lookup by invoice: %+v", looked)
+			}
+			call(a, nip47.MethodLookupInvoice, nip47.LookupInvoiceParams{PaymentHash: inv.PaymentHash}, &looked)
+			if looked.Type != nip47.TransactionOutgoing || looked.Preimage != paid.Preimage {
+				t.Fatalf("the payer looked up %+v, want its outgoing row", looked)
 			}
 			var list nip47.ListTransactionsResult
 			call(a, nip47.MethodListTransactions, nip47.ListTransactionsParams{}, &list)
