@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/nwc-go/nwc/nip47"
 )
 
 func init() {
@@ -76,5 +74,3 @@ func joinAny[T ~string](list []T) string {
 	}
 	return strings.Join(s, " ")
 }
-
-var _ = nip47.MethodGetInfo // get_info is always allowed, even without the get_info scope

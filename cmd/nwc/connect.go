@@ -6,13 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/nwc-go/nwc/internal/server"
-	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/internal/store"
 	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nip47"
 )
@@ -27,9 +28,11 @@ const connectUsage = `Usage:
   nwc connect list [--json]
   nwc connect show ID [--json]
   nwc connect revoke ID
+  nwc connect approve [--yes] [--json] 'nostr+walletauth://...'   (an app asks to connect: NWA)
 
-Connections are stored in the data dir (--data-dir, env NWC_DATA_DIR). A running
-'nwc serve' picks up new and revoked connections within a second.`
+Connections are stored in the data dir (--data-dir, env NWC_DATA_DIR), or in the
+PostgreSQL database of --db (env NWC_DB). A running 'nwc serve' picks up new and revoked
+connections within a second.`
 
 func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -45,6 +48,8 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return connectShow(ctx, args[1:], stdout, stderr)
 	case "revoke":
 		return connectRevoke(ctx, args[1:], stdout, stderr)
+	case "approve":
+		return connectApprove(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "nwc connect: unknown verb %q\n\n%s\n", args[0], connectUsage)
 	return 2
@@ -61,7 +66,7 @@ func (l *stringList) Set(s string) error { *l = append(*l, strings.Split(s, ",")
 func connectNew(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nwc connect new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := dataDirFlag(fs)
+	dir, db := dataDirFlag(fs), dbFlag(fs)
 	var o server.ConnectionOptions
 	fs.StringVar(&o.Name, "name", "", "name of the app (required)")
 	fs.StringVar(&o.Methods, "methods", defaultMethods, "methods the app may call (comma separated); pay_invoice covers pay_keysend and multi_*, make_invoice covers hold invoices")
@@ -74,7 +79,7 @@ func connectNew(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	st, keys, _, err := openWallet(ctx, *dir)
+	st, keys, _, err := openWallet(ctx, *dir, *db)
 	if err != nil {
 		fmt.Fprintln(stderr, "nwc connect new:", err)
 		return 1
@@ -100,12 +105,12 @@ func printConnectionURI(w io.Writer, c *wallet.Connection, uri *nip47.Connection
 	}
 }
 
-func openForRead(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*sqlite.Store, bool) {
-	dir := dataDirFlag(fs)
+func openForRead(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (store.Store, bool) {
+	dir, db := dataDirFlag(fs), dbFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, false
 	}
-	st, _, _, err := openWallet(ctx, *dir)
+	st, _, _, err := openWallet(ctx, *dir, *db)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		return nil, false

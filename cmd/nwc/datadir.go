@@ -9,7 +9,7 @@ import (
 
 	"github.com/nwc-go/nwc/internal/keyring"
 	"github.com/nwc-go/nwc/internal/server"
-	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/internal/store"
 )
 
 // defaultDataDir is $NWC_DATA_DIR, else ~/.nwc.
@@ -27,8 +27,15 @@ func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", defaultDataDir(), "directory for the database, keys and relay data (env NWC_DATA_DIR)")
 }
 
-// openWallet opens the store and keyring of a data dir, creating both on first use.
-func openWallet(ctx context.Context, dir string) (*sqlite.Store, *keyring.Keyring, bool, error) {
+// dbFlag is --db: a postgres:// URL shared by several `nwc serve` instances, else SQLite
+// in the data dir.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", os.Getenv("NWC_DB"), "database: a postgres:// URL (several 'nwc serve' may share one); default SQLite in the data dir (env NWC_DB)")
+}
+
+// openWallet opens the store (db, see dbFlag) and keyring of a data dir, creating both on
+// first use.
+func openWallet(ctx context.Context, dir, db string) (store.Store, *keyring.Keyring, bool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, false, fmt.Errorf("create data dir: %w", err)
 	}
@@ -36,9 +43,9 @@ func openWallet(ctx context.Context, dir string) (*sqlite.Store, *keyring.Keyrin
 	if err != nil {
 		return nil, nil, false, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, server.DBFile))
+	st, err := server.OpenStore(ctx, dir, db)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("open database: %w", err)
+		return nil, nil, false, err
 	}
 	return st, keys, created, nil
 }

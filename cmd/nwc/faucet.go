@@ -28,7 +28,7 @@ func init() {
 func runFaucet(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nwc faucet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := dataDirFlag(fs)
+	dir, db := dataDirFlag(fs), dbFlag(fs)
 	amount := fs.String("amount", "100000sat", "amount to credit, e.g. 100000sat or 5000msat")
 	conn := fs.Int64("connection", 0, "connection ID to credit (its isolated balance); 0 = the wallet itself")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -40,7 +40,7 @@ func runFaucet(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "nwc faucet: bad --amount %q\n", *amount)
 		return 2
 	}
-	st, _, _, err := openWallet(ctx, *dir)
+	st, _, _, err := openWallet(ctx, *dir, *db)
 	if err != nil {
 		fmt.Fprintln(stderr, "nwc faucet:", err)
 		return 1

@@ -21,7 +21,7 @@ func init() {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nwc serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := dataDirFlag(fs)
+	dir, db := dataDirFlag(fs), dbFlag(fs)
 	relayListen := fs.String("relay-listen", server.DefaultRelayListen, `address of the embedded relay ("off" to run without it)`)
 	adminListen := fs.String("admin-listen", server.DefaultAdminListen, `address of the admin API ("off" to disable); loopback only unless --admin-allow-remote`)
 	adminRemote := fs.Bool("admin-allow-remote", false, "allow a non-loopback --admin-listen (the token is always required)")
@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	burst := int(2 * *rate)
 	srv, err := server.Open(ctx, server.Options{
-		DataDir: *dir, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
+		DataDir: *dir, DB: *db, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
 		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
 		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
 		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst},
@@ -89,6 +89,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} else {
 		fmt.Fprintf(stdout, "Serving %d connection(s). Create one for an app with: nwc connect new --name APP\n", len(list))
 	}
+	printAdminFirstRun(stdout, srv, *dir)
 	if err := srv.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "nwc serve:", err)
 		return 1

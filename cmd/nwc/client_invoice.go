@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nwc-go/nwc/nip47"
+)
+
+func init() {
+	commands["invoice"] = command{summary: "create an invoice to receive a payment", run: runInvoice}
+}
+
+func runInvoice(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := newAppCmd("nwc invoice", "nwc invoice [--uri URI] --amount AMOUNT [--description TEXT] [--description-hash HEX] [--expiry 1h] [--json]", stdout, stderr)
+	var amount amountFlag
+	a.fs.Var(&amount, "amount", "amount to receive, e.g. 1000sat or 1500msat (required)")
+	desc := a.fs.String("description", "", "description shown to the payer")
+	descHash := a.fs.String("description-hash", "", "hex SHA-256 of a long description (instead of --description)")
+	expiry := a.fs.Duration("expiry", 0, "how long the invoice can be paid (default: the wallet's, usually 1h)")
+	if _, code, ok := a.parse(args, 0, 0); !ok {
+		return code
+	}
+	if !amount.set || amount.msat <= 0 {
+		return a.usageError("--amount is required and must be positive")
+	}
+	if *expiry < 0 || *expiry > 0 && *expiry < time.Second {
+		return a.usageError("--expiry must be at least 1s")
+	}
+	c, code, ok := a.dial(ctx)
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	tx, err := c.MakeInvoice(ctx, nip47.MakeInvoiceParams{
+		Amount: amount.msat, Description: *desc, DescriptionHash: *descHash, Expiry: int64(*expiry / time.Second),
+	})
+	if err != nil {
+		return a.fail(err, nil)
+	}
+	return a.print(tx, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\n\n", tx.Invoice)
+		transactionText(w, tx)
+	})
+}
