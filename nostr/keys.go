@@ -54,8 +54,9 @@ func (p *PublicKey) UnmarshalText(b []byte) error {
 // SecretKey is a secp256k1 private key. Its String and Format methods never reveal it;
 // use Hex or EncodeNsec when the secret really must be written out.
 type SecretKey struct {
-	key btcec.PrivateKey
-	pub PublicKey
+	key  btcec.PrivateKey
+	pub  PublicKey
+	oddY bool // parity of the full public key's y; BIP-340 signing negates the scalar if set
 }
 
 // GenerateSecretKey returns a fresh random key.
@@ -80,7 +81,9 @@ func SecretKeyFromBytes(b []byte) (*SecretKey, error) {
 	if overflow := sk.key.Key.SetByteSlice(b); overflow || sk.key.Key.IsZero() {
 		return nil, fmt.Errorf("%w: scalar out of range", ErrInvalidSecretKey)
 	}
-	copy(sk.pub[:], schnorr.SerializePubKey(sk.key.PubKey()))
+	compressed := sk.key.PubKey().SerializeCompressed()
+	copy(sk.pub[:], compressed[1:])
+	sk.oddY = compressed[0] == 0x03
 	return sk, nil
 }
 
@@ -108,17 +111,18 @@ func (sk *SecretKey) Hex() string { b := sk.Bytes(); return hex.EncodeToString(b
 // BTCEC exposes the key for the curve operations of sibling packages (ECDH).
 func (sk *SecretKey) BTCEC() *btcec.PrivateKey { return &sk.key }
 
-// String is redacted so a secret never reaches a log by accident.
-func (sk *SecretKey) String() string { return "SecretKey(redacted)" }
+// String is redacted so a secret never reaches a log by accident. The printing methods
+// have value receivers so that a SecretKey value (not only a pointer) is redacted too.
+func (SecretKey) String() string { return "SecretKey(redacted)" }
 
 // GoString is redacted too (%#v).
-func (sk *SecretKey) GoString() string { return sk.String() }
+func (sk SecretKey) GoString() string { return sk.String() }
 
 // Format makes every fmt verb print the redacted form.
-func (sk *SecretKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, sk.String()) }
+func (sk SecretKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, sk.String()) }
 
 // MarshalText refuses, so a secret cannot leak through JSON or YAML encoding.
-func (sk *SecretKey) MarshalText() ([]byte, error) {
+func (SecretKey) MarshalText() ([]byte, error) {
 	return nil, errors.New("nostr: refusing to marshal a secret key")
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package nip44
+
+const raceEnabled = false
