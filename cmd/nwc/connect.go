@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	commands["connect"] = command{summary: "manage app connections: new, list, show, revoke", run: runConnect}
+	commands["connect"] = command{summary: "manage app connections: new, list, show, revoke, approve", run: runConnect}
 }
 
 const connectUsage = `Usage:
