@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nwc-go/nwc/internal/keyring"
-	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/internal/store"
 	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
@@ -53,7 +53,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 
 // NewConnection stores a new connection with a fresh client key and returns its URI.
 // The client secret exists only in the returned URI: it is never stored.
-func NewConnection(ctx context.Context, st *sqlite.Store, keys *keyring.Keyring, o ConnectionOptions) (*wallet.Connection, *nip47.ConnectionURI, error) {
+func NewConnection(ctx context.Context, st store.Store, keys *keyring.Keyring, o ConnectionOptions) (*wallet.Connection, *nip47.ConnectionURI, error) {
 	now := time.Now()
 	if strings.TrimSpace(o.Name) == "" {
 		return nil, nil, errors.New("--name is required")
@@ -106,7 +106,7 @@ func NewConnection(ctx context.Context, st *sqlite.Store, keys *keyring.Keyring,
 
 // RecordedRelays are the relays the service announced in its last run, else the default
 // embedded relay address.
-func RecordedRelays(ctx context.Context, st *sqlite.Store) ([]string, error) {
+func RecordedRelays(ctx context.Context, st store.Store) ([]string, error) {
 	v, err := st.GetSetting(ctx, SettingRelays)
 	if errors.Is(err, wallet.ErrNotFound) || v == "" {
 		return []string{"ws://" + DefaultRelayListen}, nil

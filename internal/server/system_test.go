@@ -100,13 +100,21 @@ func (a *rawApp) publish(ev *nostr.Event) {
 // collect gathers responses to the given request ids for d.
 func (a *rawApp) collect(d time.Duration, ids ...nostr.EventID) map[nostr.EventID][]*nip47.Response {
 	a.t.Helper()
+	out, _ := a.gather(-1, d, ids...)
+	return out
+}
+
+// gather reads responses to ids until n ids have an answer (n < 0: until d passes) and
+// reports whether it stopped because d passed.
+func (a *rawApp) gather(n int, d time.Duration, ids ...nostr.EventID) (map[nostr.EventID][]*nip47.Response, bool) {
+	a.t.Helper()
 	want := map[nostr.EventID]bool{}
 	for _, id := range ids {
 		want[id] = true
 	}
 	out := map[nostr.EventID][]*nip47.Response{}
 	timeout := time.After(d)
-	for {
+	for n < 0 || len(out) < n {
 		select {
 		case ev := <-a.resp.Events():
 			to, ok := nip47.ResponseTo(ev)
@@ -119,9 +127,10 @@ func (a *rawApp) collect(d time.Duration, ids ...nostr.EventID) map[nostr.EventI
 			}
 			out[to] = append(out[to], resp)
 		case <-timeout:
-			return out
+			return out, true
 		}
 	}
+	return out, false
 }
 
 // call sends a request and waits for its one answer.
@@ -382,34 +391,15 @@ func TestConcurrentPaymentsOverRelay(t *testing.T) {
 	}
 }
 
-// collectN is collect that returns as soon as every id has an answer.
+// collectN is collect that returns as soon as every id has an answer, plus a moment for
+// duplicate answers to show up.
 func (a *rawApp) collectN(n int, d time.Duration, ids ...nostr.EventID) map[nostr.EventID][]*nip47.Response {
 	a.t.Helper()
-	want := map[nostr.EventID]bool{}
-	for _, id := range ids {
-		want[id] = true
+	out, timedOut := a.gather(n, d, ids...)
+	if timedOut {
+		a.t.Fatalf("only %d of %d requests answered", len(out), n)
 	}
-	out := map[nostr.EventID][]*nip47.Response{}
-	timeout := time.After(d)
-	for len(out) < n {
-		select {
-		case ev := <-a.resp.Events():
-			to, ok := nip47.ResponseTo(ev)
-			if !ok || !want[to] {
-				continue
-			}
-			resp, _, err := a.cipher.OpenResponse(a.uri.Secret, ev)
-			if err != nil {
-				a.t.Fatal(err)
-			}
-			out[to] = append(out[to], resp)
-		case <-timeout:
-			a.t.Fatalf("only %d of %d requests answered", len(out), n)
-		}
-	}
-	// Give a duplicate answer a moment to show up.
-	extra := a.collect(300*time.Millisecond, ids...)
-	for id, rs := range extra {
+	for id, rs := range a.collect(300*time.Millisecond, ids...) {
 		out[id] = append(out[id], rs...)
 	}
 	return out

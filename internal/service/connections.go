@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nwc-go/nwc/internal/wallet"
@@ -17,6 +18,8 @@ var encryptions = []nip47.Encryption{nip47.EncryptionNIP44, nip47.EncryptionNIP0
 // event; revoked ones are deleted from the relays. It reports whether the set of service
 // keys changed (the subscription must follow).
 func (s *Service) refresh(ctx context.Context) (bool, error) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
 	list, err := s.cfg.Store.ListConnections(ctx)
 	if err != nil {
 		return false, err
@@ -64,7 +67,8 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 
 // sameAnnouncement reports whether two versions of a connection publish the same info event.
 func sameAnnouncement(a, b *wallet.Connection) bool {
-	return fmt.Sprint(a.Scopes, a.NotificationTypes) == fmt.Sprint(b.Scopes, b.NotificationTypes)
+	// Compared for every connection on every refresh: no formatting.
+	return slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.NotificationTypes, b.NotificationTypes)
 }
 
 // announcePending publishes info events for added connections and deletions for removed
@@ -82,8 +86,18 @@ func (s *Service) announcePending(ctx context.Context) {
 		defer s.wg.Done()
 		sem := make(chan struct{}, 8)
 		var wg sync.WaitGroup
+		// run skips the rest once ctx ends: at shutdown, 100,000 pending announcements
+		// would otherwise each be derived and signed only to fail.
 		run := func(f func()) {
-			sem <- struct{}{}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			if ctx.Err() != nil {
+				<-sem
+				return
+			}
 			wg.Add(1)
 			go func() { defer func() { <-sem; wg.Done() }(); f() }()
 		}

@@ -21,6 +21,8 @@ type request struct {
 	method nip47.Method
 	params json.RawMessage
 	log    *slog.Logger
+	// begin is a single payment's request until its reservation records it (see HandleRequest).
+	begin *wallet.Request
 }
 
 // reply is one response to publish; multi-pay methods produce several, each with a d tag.
@@ -30,6 +32,14 @@ type reply struct {
 	hasD  bool
 	code  string      // outcome for the request log
 	moved wallet.MSat // amount spent or invoiced, for the request log
+	// duplicate: the reservation found the request already recorded (another instance
+	// runs it): no answer.
+	duplicate bool
+}
+
+// singlePay methods record their request in the reservation's transaction.
+func singlePay(m nip47.Method) bool {
+	return m == nip47.MethodPayInvoice || m == nip47.MethodPayKeysend
 }
 
 // spendOrCreate are the methods Alby Hub drops when the request is older than 6 hours:
@@ -75,7 +85,9 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 
 	req, scheme, err := s.cipher.DecryptRequest(key, ev)
 	if err != nil {
-		s.answerUndecodable(ctx, key, ev, scheme, err, log)
+		if code := s.answerUndecodable(ctx, key, ev, scheme, err, log); code != "" {
+			s.cfg.Metrics.Request("", code, s.now().Sub(start))
+		}
 		return
 	}
 	r := &request{ev: ev, conn: conn, key: key, scheme: scheme, method: req.Method, params: req.Params, log: log.With("method", string(req.Method))}
@@ -84,17 +96,13 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		return
 	}
 	// Exactly once: the event id is recorded before anything runs; a repeat from another
-	// relay, a reconnect or another instance stops here.
-	if err := s.cfg.Store.BeginRequest(ctx, ev.ID, conn.ID, string(r.method), start); err != nil {
-		if errors.Is(err, wallet.ErrDuplicateRequest) {
-			r.log.Debug("duplicate request dropped")
-		} else {
-			r.log.Error("record request", "err", err)
-		}
+	// relay, a reconnect or another instance stops here. A single payment is recorded by
+	// its reservation instead, in the same store transaction: an instance that dies before
+	// it reserves leaves nothing recorded, and another instance's copy of the request runs.
+	if singlePay(r.method) {
+		r.begin = &wallet.Request{EventID: ev.ID, ConnectionID: conn.ID, Method: string(r.method), ReceivedAt: start}
+	} else if !s.record(ctx, r, start) {
 		return
-	}
-	if err := s.cfg.Store.TouchConnection(ctx, conn.ID, start); err != nil {
-		r.log.Warn("touch connection", "err", err)
 	}
 
 	var replies []reply
@@ -102,6 +110,19 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		replies = []reply{s.failure(r.method, err)}
 	} else {
 		replies = s.serve(ctx, r)
+	}
+	if singlePay(r.method) {
+		switch {
+		case replies[0].duplicate:
+			r.log.Debug("duplicate request dropped")
+			return
+		case r.begin != nil: // it failed before reserving: record it now, answer if first
+			if !s.record(ctx, r, start) {
+				return
+			}
+		default:
+			s.touch(ctx, r, start)
+		}
 	}
 	outcome, moved := wallet.OutcomeOK, wallet.MSat(0)
 	for _, rep := range replies {
@@ -116,6 +137,28 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		r.log.Warn("finish request", "err", err)
 	}
 	r.log.Info("request", "outcome", outcome, "amount_msat", int64(moved), "duration", took.String())
+	s.cfg.Metrics.Request(string(r.method), outcome, took)
+}
+
+// record is BeginRequest; false (answer nothing) if the request is recorded already.
+func (s *Service) record(ctx context.Context, r *request, at time.Time) bool {
+	r.begin = nil
+	if err := s.cfg.Store.BeginRequest(ctx, r.ev.ID, r.conn.ID, string(r.method), at); err != nil {
+		if errors.Is(err, wallet.ErrDuplicateRequest) {
+			r.log.Debug("duplicate request dropped")
+		} else {
+			r.log.Error("record request", "err", err)
+		}
+		return false
+	}
+	s.touch(ctx, r, at)
+	return true
+}
+
+func (s *Service) touch(ctx context.Context, r *request, at time.Time) {
+	if err := s.cfg.Store.TouchConnection(ctx, r.conn.ID, at); err != nil {
+		r.log.Warn("touch connection", "err", err)
+	}
 }
 
 // admit applies the checks every method shares: scope, expiry, rate limit.
@@ -131,7 +174,8 @@ func (s *Service) admit(r *request, now time.Time) error {
 
 // answerUndecodable follows Alby Hub: unsupported encryption and undecryptable content are
 // answered (NIP-44, empty result_type); content that decrypts but is not a request is not.
-func (s *Service) answerUndecodable(ctx context.Context, key *nostr.SecretKey, ev *nostr.Event, scheme nip47.Encryption, err error, log *slog.Logger) {
+// It returns the code answered, "" for none.
+func (s *Service) answerUndecodable(ctx context.Context, key *nostr.SecretKey, ev *nostr.Event, scheme nip47.Encryption, err error, log *slog.Logger) string {
 	var resp *nip47.Response
 	switch {
 	case errors.Is(err, nip47.ErrUnsupportedEncryption):
@@ -140,15 +184,16 @@ func (s *Service) answerUndecodable(ctx context.Context, key *nostr.SecretKey, e
 		resp = nip47.NewErrorResponse("", nip47.CodeBadRequest, "failed to decrypt the request")
 	default:
 		log.Info("ignored undecodable request", "err", err)
-		return
+		return ""
 	}
 	log.Info("request", "outcome", string(resp.Error.Code))
 	out, err := s.cipher.SealResponse(key, ev.PubKey, ev.ID, nip47.EncryptionNIP44, resp, s.now())
 	if err != nil {
 		log.Error("seal response", "err", err)
-		return
+		return ""
 	}
 	s.publish(ctx, out, log)
+	return string(resp.Error.Code)
 }
 
 func truncate(s string, n int) string {
@@ -186,10 +231,13 @@ func (s *Service) publishReply(ctx context.Context, r *request, rep reply) {
 	s.publish(ctx, ev, r.log)
 }
 
-func (s *Service) publish(ctx context.Context, ev *nostr.Event, log *slog.Logger) {
+func (s *Service) publish(ctx context.Context, ev *nostr.Event, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.cfg.Relays.Publish(ctx, ev); err != nil {
+	err := s.cfg.Relays.Publish(ctx, ev)
+	if err != nil {
 		log.Warn("publish", "kind", ev.Kind, "err", err)
+		s.cfg.Metrics.PublishFailed(ev.Kind)
 	}
+	return err
 }

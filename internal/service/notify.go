@@ -66,6 +66,7 @@ func (s *Service) settleIncoming(ctx context.Context, hash, preimage string, rec
 // and every non-isolated connection (they see the whole wallet). Both kinds are sent,
 // 23197 (NIP-44) and 23196 (NIP-04), because clients listen to one or the other.
 func (s *Service) notifyPayment(ctx context.Context, typ string, tx *wallet.Transaction) {
+	s.countPayment(typ, tx)
 	n := &nip47.Notification{NotificationType: typ, Notification: *toNIP47(tx, s.now())}
 	s.mu.RLock()
 	var targets []*wallet.Connection
@@ -83,7 +84,9 @@ func (s *Service) notifyPayment(ctx context.Context, typ string, tx *wallet.Tran
 				s.log.Error("seal notification", "conn", c.ID, "err", err)
 				continue
 			}
-			s.publish(ctx, ev, s.log.With("conn", c.ID, "notification", typ))
+			if s.publish(ctx, ev, s.log.With("conn", c.ID, "notification", typ)) == nil {
+				s.cfg.Metrics.NotificationSent(typ)
+			}
 		}
 	}
 }

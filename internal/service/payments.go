@@ -117,8 +117,21 @@ func (s *Service) spend(ctx context.Context, r *request, sp spend) reply {
 	if sp.invoice != "" {
 		res.ExpiresAt = sp.expires.ExpiresAt()
 	}
+	res.Request = r.begin // a single payment: recorded in the reservation's transaction
 	if _, err := s.cfg.Store.ReservePayment(ctx, res); err != nil {
+		if errors.Is(err, wallet.ErrDuplicateRequest) {
+			return reply{duplicate: true}
+		}
+		if res.Request != nil && refusal(err) {
+			r.begin = nil // recorded together with the refusal
+		}
+		if errors.Is(err, wallet.ErrQuotaExceeded) {
+			s.cfg.Metrics.BudgetRefused()
+		}
 		return s.failure(r.method, err)
+	}
+	if res.Request != nil {
+		r.begin = nil // recorded
 	}
 	payCtx, cancel := context.WithTimeout(ctx, s.cfg.PaymentTimeout)
 	defer cancel()
@@ -148,6 +161,12 @@ func (s *Service) spend(ctx context.Context, r *request, sp spend) reply {
 		r.log.Error("record settled payment", "hash", sp.hash, "err", err)
 	}
 	return s.success(r.method, &nip47.PayInvoiceResult{Preimage: result.Preimage, FeesPaid: result.FeePaid}, sp.amount+wallet.MSat(result.FeePaid))
+}
+
+// refusal reports whether ReservePayment refused (and so recorded the request it carried).
+func refusal(err error) bool {
+	return errors.Is(err, wallet.ErrAlreadyPaid) || errors.Is(err, wallet.ErrPaymentPending) ||
+		errors.Is(err, wallet.ErrQuotaExceeded) || errors.Is(err, wallet.ErrInsufficientBalance)
 }
 
 // multiPayInvoice pays each element and answers once per element with a d tag: the

@@ -81,6 +81,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// FilterChunk is the number of service keys per #p filter (default 500).
 	FilterChunk int
+	// Metrics receives counts and latencies for monitoring (nil = none).
+	Metrics Metrics
 }
 
 // Service is the wallet service. Create with New, start with Run.
@@ -92,6 +94,8 @@ type Service struct {
 	limiter *rateLimiter
 	sem     chan struct{}
 	wg      sync.WaitGroup // in-flight requests and notifications
+
+	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
 	mu    sync.RWMutex
 	conns map[nostr.PublicKey]*wallet.Connection // active connections by service key
@@ -143,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.FilterChunk <= 0 {
 		cfg.FilterChunk = 500
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
+	}
 	return &Service{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -161,9 +168,6 @@ func New(cfg Config) (*Service, error) {
 // and notifications until ctx is cancelled. It waits for in-flight requests before it
 // returns (drain on shutdown).
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.Reconcile(ctx); err != nil {
-		return fmt.Errorf("service: reconcile: %w", err)
-	}
 	backendEvents, err := s.cfg.Backend.Subscribe(ctx)
 	if err != nil {
 		return fmt.Errorf("service: subscribe to backend: %w", err)
@@ -195,20 +199,25 @@ func (s *Service) Run(ctx context.Context) error {
 	if _, err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("service: load connections: %w", err)
 	}
+	// Reconcile once the connections are loaded (a payment it settles is notified to them)
+	// and before taking requests.
+	if err := s.Reconcile(ctx); err != nil {
+		return fmt.Errorf("service: reconcile: %w", err)
+	}
 	resubscribe()
 	s.announcePending(ctx)
-	ticker := time.NewTicker(s.cfg.RefreshInterval)
-	defer ticker.Stop()
+	refreshed := make(chan struct{}, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.refreshLoop(ctx, refreshed)
+	}()
 	defer func() { stop(); s.wg.Wait() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ticker.C:
-			if _, err := s.refresh(ctx); err != nil {
-				s.log.Warn("refresh connections", "err", err)
-				continue
-			}
+		case <-refreshed:
 			if s.keysVersion.Load() != subscribed {
 				resubscribe()
 			}
@@ -231,6 +240,34 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.dispatch(ctx, ev)
 		}
+	}
+}
+
+// refreshLoop re-reads the connections every RefreshInterval, or less often when reading
+// them is slow (100,000 connections take a second or more): it keeps refreshing under
+// ~5 % of the time. It runs beside the Run loop, which keeps dispatching requests
+// meanwhile, and tells the loop (which owns the subscription) after each refresh.
+func (s *Service) refreshLoop(ctx context.Context, refreshed chan<- struct{}) {
+	t := time.NewTimer(s.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		if _, err := s.refresh(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("refresh connections", "err", err)
+			}
+		} else {
+			select {
+			case refreshed <- struct{}{}:
+			default: // the loop has one pending already
+			}
+		}
+		t.Reset(max(s.cfg.RefreshInterval, 20*time.Since(start)))
 	}
 }
 

@@ -91,6 +91,14 @@ type PaymentReservation struct {
 	CreatedAt       time.Time // now
 	ExpiresAt       time.Time // invoice expiry, zero = none
 	Metadata        json.RawMessage
+	// Request, if set, is recorded (as BeginRequest would) in the reservation's own
+	// transaction, before the checks: ErrDuplicateRequest if its event id is already
+	// recorded, and then nothing else happens. It stays recorded when the reservation
+	// succeeds or is refused (ErrAlreadyPaid, ErrPaymentPending, ErrQuotaExceeded,
+	// ErrInsufficientBalance); on any other error nothing is recorded. So a service
+	// instance that dies before reserving leaves no trace, and another instance's copy
+	// of the request runs instead.
+	Request *Request
 }
 
 // Outcome of a request recorded by FinishRequest: OutcomeOK or a NIP-47 error code.

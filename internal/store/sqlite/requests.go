@@ -15,12 +15,17 @@ import (
 // wallet.ErrDuplicateRequest and must not be executed. connID 0 records a
 // request with no connection; an unknown connID is wallet.ErrNotFound.
 func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error {
-	res, err := s.pool().exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
+	return insertRequest(ctx, s.pool(), &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt})
+}
+
+// insertRequest is BeginRequest on x (autocommit, or a reservation's transaction).
+func insertRequest(ctx context.Context, x runner, r *wallet.Request) error {
+	res, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-		eventID.String(), idArg(connID), method, orNow(receivedAt).Unix())
+		r.EventID.String(), idArg(r.ConnectionID), r.Method, orNow(r.ReceivedAt).Unix())
 	if err != nil {
 		if isForeignKey(err) {
-			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, connID)
+			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
 		}
 		return fmt.Errorf("sqlite: begin request: %w", err)
 	}
@@ -29,7 +34,7 @@ func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID 
 		return fmt.Errorf("sqlite: begin request: %w", err)
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, eventID)
+		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, r.EventID)
 	}
 	return nil
 }

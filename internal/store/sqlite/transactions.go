@@ -48,7 +48,9 @@ func applyDelta(ctx context.Context, x runner, t *wallet.Transaction, balance, u
 // a settled / pending outgoing row has the payment hash, wallet.ErrQuotaExceeded
 // if the window's used budget + amount + reserve exceed the limit,
 // wallet.ErrInsufficientBalance if an isolated connection's balance is below
-// amount + reserve; else it inserts and returns the pending row.
+// amount + reserve; else it inserts and returns the pending row. r.Request,
+// if set, is recorded first in the same transaction (see
+// wallet.PaymentReservation).
 func (s *Store) ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error) {
 	if r.PaymentHash == "" {
 		return nil, errors.New("sqlite: reservation without payment hash")
@@ -77,6 +79,11 @@ func (s *Store) ReservePayment(ctx context.Context, r wallet.PaymentReservation)
 	}
 	var refuse error
 	err := s.write(ctx, func(x runner) error {
+		if r.Request != nil {
+			if err := insertRequest(ctx, x, r.Request); err != nil {
+				return err
+			}
+		}
 		var err error
 		if refuse, err = checkReservation(ctx, x, &r); err != nil || refuse != nil {
 			return err // on a refusal, commit what checkReservation cached

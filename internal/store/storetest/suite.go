@@ -46,6 +46,8 @@ func Run(t *testing.T, newDB Factory) {
 		{"ConcurrentSameHash", testConcurrentSameHash},
 		{"ConcurrentDuplicateRequest", testConcurrentDuplicateRequest},
 		{"ConcurrentSettle", testConcurrentSettle},
+		{"ReserveRecordsRequest", testReserveRecordsRequest},
+		{"ConcurrentReserveSameRequest", testConcurrentReserveSameRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

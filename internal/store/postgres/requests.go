@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nostr"
+)
+
+// BeginRequest records a request event before it is executed. The event id
+// is unique across all connections and instances: of several instances
+// receiving the same event, exactly one insert lands; the others get
+// wallet.ErrDuplicateRequest and must not execute it. connID 0 records a
+// request with no connection; an unknown connID is wallet.ErrNotFound.
+func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error {
+	return insertRequest(ctx, s.pool, &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt})
+}
+
+// insertRequest is BeginRequest on q (the pool, or a reservation's transaction). A
+// concurrent insert of the same id waits for the first one's transaction: if that rolls
+// back (its instance died), this one lands.
+func insertRequest(ctx context.Context, q querier, r *wallet.Request) error {
+	tag, err := q.Exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
+		r.EventID.String(), idArg(r.ConnectionID), r.Method, orNow(r.ReceivedAt).Unix())
+	if err != nil {
+		if isForeignKey(err) {
+			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
+		}
+		return fmt.Errorf("postgres: begin request: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, r.EventID)
+	}
+	return nil
+}
+
+// FinishRequest records the outcome (wallet.OutcomeOK or a NIP-47 error
+// code) of a begun request. wallet.ErrNotFound if it was never begun.
+func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE requests SET finished_at = $1, outcome = $2, amount_msat = $3, duration_us = $4
+		WHERE event_id = $5`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
+	return affectedOne(tag, err, "finish request")
+}
+
+// RecentRequests returns the newest requests of a connection (0 = all),
+// newest first; limit <= 0 means 50.
+func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]wallet.Request, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us FROM requests`
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if connID == 0 {
+		rows, err = s.pool.Query(ctx, cols+` ORDER BY received_at DESC, id DESC LIMIT $1`, limit)
+	} else {
+		rows, err = s.pool.Query(ctx, cols+` WHERE connection_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`, connID, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: recent requests: %w", err)
+	}
+	defer rows.Close()
+	var out []wallet.Request
+	for rows.Next() {
+		var (
+			r        wallet.Request
+			id       string
+			conn     *int64
+			received int64
+			finished *int64
+			amount   int64
+			dur      int64
+		)
+		if err := rows.Scan(&id, &conn, &r.Method, &received, &finished, &r.Outcome, &amount, &dur); err != nil {
+			return nil, fmt.Errorf("postgres: recent requests: %w", err)
+		}
+		if r.EventID, err = nostr.ParseEventID(id); err != nil {
+			return nil, fmt.Errorf("postgres: request id %q: %w", id, err)
+		}
+		if conn != nil {
+			r.ConnectionID = *conn
+		}
+		r.ReceivedAt = time.Unix(received, 0).UTC()
+		r.FinishedAt = unixTime(finished)
+		r.Amount = wallet.MSat(amount)
+		r.Duration = time.Duration(dur) * time.Microsecond
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: recent requests: %w", err)
+	}
+	return out, nil
+}
+
+// RequestStats counts a connection's requests (0 = all) by outcome and method.
+func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error) {
+	st := wallet.RequestStats{ByMethod: map[string]int64{}}
+	const sel = `SELECT method, COUNT(*),
+		COUNT(*) FILTER (WHERE outcome = 'ok'),
+		COUNT(*) FILTER (WHERE outcome = ''),
+		MAX(received_at) FROM requests`
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if connID == 0 {
+		rows, err = s.pool.Query(ctx, sel+` GROUP BY method`)
+	} else {
+		rows, err = s.pool.Query(ctx, sel+` WHERE connection_id = $1 GROUP BY method`, connID)
+	}
+	if err != nil {
+		return st, fmt.Errorf("postgres: request stats: %w", err)
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		var (
+			method             string
+			n, ok, running, at int64
+		)
+		if err := rows.Scan(&method, &n, &ok, &running, &at); err != nil {
+			return st, fmt.Errorf("postgres: request stats: %w", err)
+		}
+		st.ByMethod[method] = n
+		st.Total += n
+		st.OK += ok
+		st.Running += running
+		st.Failed += n - ok - running
+		last = max(last, at)
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("postgres: request stats: %w", err)
+	}
+	if st.Total > 0 {
+		st.LastAt = time.Unix(last, 0).UTC()
+	}
+	return st, nil
+}
