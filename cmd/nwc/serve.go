@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/server"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/internal/wallet"
@@ -27,7 +28,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	adminRemote := fs.Bool("admin-allow-remote", false, "allow a non-loopback --admin-listen (the token is always required)")
 	var relays stringList
 	fs.Var(&relays, "relay", "another relay to use and to put in new URIs (repeatable)")
-	backend := fs.String("backend", "sandbox", "Lightning backend: sandbox")
+	backend := fs.String("backend", "sandbox", "Lightning backend: sandbox or lnd")
+	lndOpts := addLNDFlags(fs)
 	balance := fs.String("sandbox-balance", "1000000sat", "starting balance of a new sandbox node")
 	external := fs.String("sandbox-external", "succeed", "outcome of sandbox payments to other nodes' invoices: succeed, fail or hang")
 	resolve := fs.String("sandbox-resolve-pending", "", "at start, resolve sandbox payments left hanging by a previous run: succeed or fail")
@@ -37,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	noFirst := fs.Bool("no-first-connection", false, "do not create a first connection when there is none")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,8 +47,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "nwc serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *backend != "sandbox" {
-		fmt.Fprintf(stderr, "nwc serve: backend %q is not available yet (sandbox only)\n", *backend)
+	if *backend != "sandbox" && *backend != "lnd" {
+		fmt.Fprintf(stderr, "nwc serve: unknown backend %q (sandbox or lnd)\n", *backend)
 		return 2
 	}
 	startBalance, err := wallet.ParseAmount(*balance)
@@ -58,8 +61,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "nwc serve:", err)
 		return 2
 	}
+	var node lightning.Backend // nil = the sandbox
+	if *backend == "lnd" {
+		b, err := lndOpts.open(ctx, logger, *payTimeout)
+		if err != nil {
+			fmt.Fprintln(stderr, "nwc serve:", err)
+			return 2
+		}
+		defer b.Close()
+		node = b
+	}
 	burst := int(2 * *rate)
 	srv, err := server.Open(ctx, server.Options{
+		Backend: node,
 		DataDir: *dir, DB: *db, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
 		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
 		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
@@ -70,6 +84,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer srv.Close()
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "nwc serve:", err)
+			return 2
+		}
+		defer stopPprof()
+	}
 	logger.Info("wallet service ready", "data_dir", *dir, "relays", strings.Join(srv.RelayURLs, " "), "backend", *backend, "admin", srv.AdminURL())
 
 	list, err := srv.Store.ListConnections(ctx)

@@ -1,4 +1,5 @@
-// Package server assembles a complete wallet service from a data dir: SQLite store,
+// Package server assembles a complete wallet service from a data dir: store (SQLite in the
+// data dir, or PostgreSQL),
 // keyring, sandbox backend, embedded relay, relay pool and the request pipeline. `nwc serve`
 // and the whole-system tests both use it, so what the tests run is what users run.
 package server
@@ -13,12 +14,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nwc-go/nwc/internal/admin"
 	"github.com/nwc-go/nwc/internal/keyring"
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/sandbox"
+	"github.com/nwc-go/nwc/internal/metrics"
+	"github.com/nwc-go/nwc/internal/nwa"
 	"github.com/nwc-go/nwc/internal/service"
+	"github.com/nwc-go/nwc/internal/store"
+	"github.com/nwc-go/nwc/internal/store/postgres"
 	"github.com/nwc-go/nwc/internal/store/sqlite"
 	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nostr/relaypool"
@@ -50,6 +56,9 @@ const (
 // sandbox backend, embedded relay on DefaultRelayListen.
 type Options struct {
 	DataDir string
+	// DB selects the store: "" = SQLite in DataDir/DBFile; a postgres:// (or postgresql://)
+	// URL = that PostgreSQL database, which several instances may share (see OpenStore).
+	DB string
 	// RelayListen is the embedded relay's address ("" = DefaultRelayListen, "off" = none).
 	RelayListen string
 	// Relays are further relays to use (and put in new URIs).
@@ -63,6 +72,10 @@ type Options struct {
 	// hanging ("succeed" or "fail"; "" leaves them): it stands for the network finally
 	// settling or failing a stuck HTLC, so crash recovery can be tried end to end.
 	SandboxResolvePending string
+	// Backend, when set, is the Lightning backend to serve (LND) instead of the sandbox,
+	// which is then not opened (the Sandbox options are ignored). The caller owns it
+	// and closes it after Close.
+	Backend lightning.Backend
 	// AdminListen is the admin HTTP address ("" or "off" = none; `nwc serve` defaults to
 	// DefaultAdminListen). A non-loopback address is refused unless AdminAllowRemote.
 	AdminListen      string
@@ -74,20 +87,30 @@ type Options struct {
 
 // Server is an assembled, running wallet service.
 type Server struct {
-	Store     *sqlite.Store
-	Keys      *keyring.Keyring
-	Sandbox   *sandbox.Sandbox
+	Store   store.Store
+	Keys    *keyring.Keyring
+	Sandbox *sandbox.Sandbox // nil when Options.Backend is set
+	// Backend is the Lightning backend in use: the sandbox or Options.Backend.
+	Backend   lightning.Backend
 	Relay     *relay.Relay
 	Pool      *relaypool.Pool
 	Service   *service.Service
 	RelayURLs []string
+	// Metrics counts requests, payments, notifications and relay state for /metrics.
+	Metrics *metrics.Registry
 
 	stopRelay func()
 	closers   []func() error
 	admin     net.Listener
-	adminH    http.Handler
+	adminH    *http.ServeMux // routes can be added next to the admin ones (e.g. /metrics)
 	// AdminToken is the token the admin API requires.
 	AdminToken string
+	// AdminTokenCreated: the token was made by this Open (first run): show it once.
+	AdminTokenCreated bool
+
+	relaySync *nwa.RelaySync // listens on the relays NWA apps chose
+	refresh   time.Duration
+	log       *slog.Logger
 }
 
 // Open builds every component and starts the relay and the pool. Call Run, then Close.
@@ -98,7 +121,7 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	if o.DataDir == "" {
 		return nil, errors.New("server: DataDir is required")
 	}
-	s := &Server{}
+	s := &Server{log: o.Logger}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -110,32 +133,14 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	if s.Keys, _, err = keyring.LoadOrCreate(filepath.Join(o.DataDir, MasterKeyFile)); err != nil {
 		return nil, err
 	}
-	if s.Store, err = sqlite.Open(ctx, filepath.Join(o.DataDir, DBFile)); err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+	if s.Store, err = OpenStore(ctx, o.DataDir, o.DB); err != nil {
+		return nil, err
 	}
 	s.closers = append(s.closers, s.Store.Close)
 
-	switch {
-	case o.SandboxBalance == 0:
-		o.SandboxBalance = DefaultSandboxBalance
-	case o.SandboxBalance < 0:
-		o.SandboxBalance = 0
-	}
-	outcome := sandbox.Outcome(o.SandboxExternal)
-	switch outcome {
-	case "", sandbox.OutcomeSucceed, sandbox.OutcomeFail, sandbox.OutcomeHang:
-	default:
-		return nil, fmt.Errorf("bad sandbox outcome %q: want succeed, fail or hang", o.SandboxExternal)
-	}
-	s.Sandbox, err = sandbox.Open(ctx, sandbox.Config{
-		Path: filepath.Join(o.DataDir, SandboxFile), InitialBalance: o.SandboxBalance,
-		ExternalOutcome: outcome, Logger: o.Logger.With("component", "sandbox"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open sandbox: %w", err)
-	}
-	s.closers = append(s.closers, s.Sandbox.Close)
-	if err := s.resolvePending(ctx, o.SandboxResolvePending); err != nil {
+	if o.Backend != nil {
+		s.Backend = o.Backend
+	} else if err := s.openSandbox(ctx, o); err != nil {
 		return nil, err
 	}
 
@@ -177,9 +182,20 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 			return nil, fmt.Errorf("relay %q: %w", u, err)
 		}
 	}
+	// The relays of NWA connections join the pool before the service announces anything.
+	s.relaySync = nwa.NewRelaySync(s.Store, s.Pool)
+	if _, err := s.relaySync.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("relays of app-initiated connections: %w", err)
+	}
+	s.refresh = o.Service.RefreshInterval
+	if s.refresh <= 0 {
+		s.refresh = time.Second
+	}
 	cfg := o.Service
-	cfg.Keys, cfg.Store, cfg.Backend, cfg.Relays = s.Keys, s.Store, s.Sandbox, service.PoolRelays{Pool: s.Pool}
+	cfg.Keys, cfg.Store, cfg.Backend, cfg.Relays = s.Keys, s.Store, s.Backend, service.PoolRelays{Pool: s.Pool}
 	cfg.Logger = o.Logger.With("component", "service")
+	s.Metrics = metrics.New(s.Pool.Relays)
+	cfg.Metrics = s.Metrics
 	if s.Service, err = service.New(cfg); err != nil {
 		return nil, err
 	}
@@ -189,29 +205,92 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	return s, nil
 }
 
+// openSandbox opens the sandbox backend in the data dir (the default backend).
+func (s *Server) openSandbox(ctx context.Context, o Options) (err error) {
+	switch {
+	case o.SandboxBalance == 0:
+		o.SandboxBalance = DefaultSandboxBalance
+	case o.SandboxBalance < 0:
+		o.SandboxBalance = 0
+	}
+	outcome := sandbox.Outcome(o.SandboxExternal)
+	switch outcome {
+	case "", sandbox.OutcomeSucceed, sandbox.OutcomeFail, sandbox.OutcomeHang:
+	default:
+		return fmt.Errorf("bad sandbox outcome %q: want succeed, fail or hang", o.SandboxExternal)
+	}
+	s.Sandbox, err = sandbox.Open(ctx, sandbox.Config{
+		Path: filepath.Join(o.DataDir, SandboxFile), InitialBalance: o.SandboxBalance,
+		ExternalOutcome: outcome, Logger: o.Logger.With("component", "sandbox"),
+	})
+	if err != nil {
+		return fmt.Errorf("open sandbox: %w", err)
+	}
+	s.closers = append(s.closers, s.Sandbox.Close)
+	s.Backend = s.Sandbox
+	return s.resolvePending(ctx, o.SandboxResolvePending)
+}
+
+// OpenStore opens the store db names: "" is the SQLite file DBFile in dataDir, a
+// postgres:// or postgresql:// URL a PostgreSQL database (migrated on open), and any
+// other value without "://" a SQLite file path.
+func OpenStore(ctx context.Context, dataDir, db string) (store.Store, error) {
+	switch {
+	case db == "":
+		db = filepath.Join(dataDir, DBFile)
+	case postgres.IsURL(db):
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return st, nil
+	case strings.Contains(db, "://"):
+		return nil, errors.New("open database: --db takes a postgres:// URL or a SQLite file path")
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
 // openAdmin binds the admin API; it starts serving in Run.
 func (s *Server) openAdmin(ctx context.Context, o Options) error {
 	addr := o.AdminListen
 	if addr == "" || addr == "off" {
 		return nil
 	}
-	token, _, err := admin.LoadOrCreateToken(filepath.Join(o.DataDir, AdminTokenFile))
+	token, created, err := admin.LoadOrCreateToken(filepath.Join(o.DataDir, AdminTokenFile))
 	if err != nil {
 		return err
 	}
+	s.AdminTokenCreated = created
 	l, err := admin.Listen(addr, o.AdminAllowRemote)
 	if err != nil {
 		return fmt.Errorf("admin API on %s: %w", addr, err)
 	}
 	s.admin, s.AdminToken = l, token
 	s.closers = append(s.closers, func() error { l.Close(); return nil })
-	s.adminH = admin.Handler(admin.Config{
+	mux := admin.Handler(admin.Config{
 		Token: token, Logger: o.Logger.With("component", "admin"), Health: s.health,
-		Receive: func(ctx context.Context, connID int64, amount wallet.MSat) (*wallet.Transaction, error) {
-			return s.Service.Receive(ctx, connID, amount, "nwc faucet", s.Sandbox.PayFromOutside)
-		},
+		Receive: s.faucet(),
+		Store:   s.Store, Backend: s.Backend, Relays: s.Pool.Relays, Location: o.Service.Location,
+		Create: s.createConnection, Revoke: s.revokeConnection, Approve: s.ApproveNWA,
 	})
+	mux.Handle("GET /metrics", admin.Probe(token, s.Metrics))
+	s.adminH = mux
 	return s.Store.PutSetting(ctx, SettingAdminAddr, l.Addr().String())
+}
+
+// faucet credits connections from outside the wallet; only the sandbox can (nil, and
+// the admin API answers 501, with any other backend).
+func (s *Server) faucet() func(ctx context.Context, connID int64, amount wallet.MSat) (*wallet.Transaction, error) {
+	if s.Sandbox == nil {
+		return nil
+	}
+	return func(ctx context.Context, connID int64, amount wallet.MSat) (*wallet.Transaction, error) {
+		return s.Service.Receive(ctx, connID, amount, "nwc faucet", s.Sandbox.PayFromOutside)
+	}
 }
 
 // AdminURL is the admin API's base URL ("" when it is off).
@@ -228,7 +307,7 @@ func (s *Server) health(ctx context.Context) map[string]string {
 	if _, err := s.Store.GetSetting(ctx, SettingRelays); err != nil {
 		problems["store"] = err.Error()
 	}
-	if _, err := s.Sandbox.Info(ctx); err != nil {
+	if _, err := s.Backend.Info(ctx); err != nil {
 		problems["backend"] = err.Error()
 	}
 	connected := 0
@@ -266,11 +345,17 @@ func (s *Server) resolvePending(ctx context.Context, outcome string) error {
 
 // Run serves until ctx ends and in-flight requests are drained.
 func (s *Server) Run(ctx context.Context) error {
+	// Whatever ends the service also stops the admin server and the relay sync.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if s.admin != nil {
 		done := make(chan error, 1)
 		go func() { done <- admin.Serve(ctx, s.admin, s.adminH) }()
-		defer func() { <-done }()
+		defer func() { cancel(); <-done }()
 	}
+	syncDone := make(chan struct{})
+	go func() { defer close(syncDone); s.syncAppRelays(ctx) }()
+	defer func() { cancel(); <-syncDone }()
 	return s.Service.Run(ctx)
 }
 
