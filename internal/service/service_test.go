@@ -407,6 +407,16 @@ func TestErrorCodes(t *testing.T) {
 		t.Fatalf("huge metadata kept or invoice missing: %+v", withHuge)
 	}
 
+	// Wrong JSON types are a BAD_REQUEST, and a refused request leaves no row behind.
+	w := e.connect(wallet.Connection{Isolated: true})
+	e.fails(w, nip47.MethodMakeInvoice, json.RawMessage(`{"amount":"ten sats"}`), nip47.CodeBadRequest)
+	e.fails(w, nip47.MethodPayInvoice, json.RawMessage(`{"invoice":42}`), nip47.CodeBadRequest)
+	e.fails(w, nip47.MethodPayInvoice, nip47.PayInvoiceParams{Invoice: e.externalInvoice(1_000)}, nip47.CodeInsufficientBalance)
+	rows, total, err := e.store.ListTransactions(e.ctx, wallet.TxQuery{ConnectionID: w.conn.ID, Unpaid: true})
+	if err != nil || total != 0 || len(rows) != 0 {
+		t.Fatalf("refused requests left %d rows (%v)", total, err)
+	}
+
 	g := e.connect(wallet.Connection{})
 	inv := e.externalInvoice(2_000)
 	e.ok(g, nip47.MethodPayInvoice, nip47.PayInvoiceParams{Invoice: inv}, nil)
