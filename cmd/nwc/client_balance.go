@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/nwc-go/nwc/client"
 )
 
 func init() {
@@ -12,19 +14,10 @@ func init() {
 
 func runBalance(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := newAppCmd("nwc balance", "nwc balance [--uri URI] [--json]", stdout, stderr)
-	if _, code, ok := a.parse(args, 0, 0); !ok {
-		return code
-	}
-	c, code, ok := a.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer c.Close()
-	bal, err := c.GetBalance(ctx)
-	if err != nil {
-		return a.fail(err, nil)
-	}
-	return a.print(bal, func(w io.Writer) {
-		fmt.Fprintf(w, "Balance: %s (%d msat)\n", satText(bal.Balance), bal.Balance)
+	return a.run(ctx, args, 0, 0, nil, func(ctx context.Context, c *client.Client, _ []string) int {
+		bal, err := c.GetBalance(ctx)
+		return a.reply(bal, err, func(w io.Writer) {
+			fmt.Fprintf(w, "Balance: %s (%d msat)\n", satText(bal.Balance), bal.Balance)
+		})
 	})
 }

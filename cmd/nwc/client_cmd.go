@@ -89,11 +89,37 @@ func (a *appCmd) parse(args []string, minArgs, maxArgs int) (pos []string, code 
 	return pos, appExitOK, true
 }
 
+// errAmountRequired is the usage error of the verbs that need --amount.
+var errAmountRequired = errors.New("--amount is required and must be positive")
+
 // usageError reports a mistake in the command line; the verb returns appExitUsage.
 func (a *appCmd) usageError(format string, args ...any) int {
 	fmt.Fprintf(a.stderr, "%s: %s\n", a.name, fmt.Sprintf(format, args...))
 	fmt.Fprintf(a.stderr, "Run '%s -h' for help.\n", a.name)
 	return appExitUsage
+}
+
+// run is the skeleton of every verb that talks to a wallet: parse args (see parse for
+// minArgs and maxArgs), let check (optional) refuse bad flags or arguments before
+// anything is dialled, its error printed as a usage error, then dial the wallet and hand
+// it to call, closing it after. call's result is the exit code.
+func (a *appCmd) run(ctx context.Context, args []string, minArgs, maxArgs int,
+	check func(pos []string) error, call func(ctx context.Context, c *client.Client, pos []string) int) int {
+	pos, code, ok := a.parse(args, minArgs, maxArgs)
+	if !ok {
+		return code
+	}
+	if check != nil {
+		if err := check(pos); err != nil {
+			return a.usageError("%v", err)
+		}
+	}
+	c, code, ok := a.dial(ctx)
+	if !ok {
+		return code
+	}
+	defer c.Close()
+	return call(ctx, c, pos)
 }
 
 // dial connects to the wallet of --uri or $NWC_URI. ok is false when the verb must exit
@@ -164,6 +190,14 @@ func appErrorCode(err error) (int, string) {
 		return appExitUsage, "BAD_PARAMS"
 	}
 	return appExitWallet, "CLIENT"
+}
+
+// reply ends a request: err is reported as fail does, else v is printed as print does.
+func (a *appCmd) reply(v any, err error, human func(w io.Writer)) int {
+	if err != nil {
+		return a.fail(err, nil)
+	}
+	return a.print(v, human)
 }
 
 // print writes v as indented JSON with --json, else calls human.

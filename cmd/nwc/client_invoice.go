@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/nip47"
 )
 
@@ -20,28 +22,22 @@ func runInvoice(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	desc := a.fs.String("description", "", "description shown to the payer")
 	descHash := a.fs.String("description-hash", "", "hex SHA-256 of a long description (instead of --description)")
 	expiry := a.fs.Duration("expiry", 0, "how long the invoice can be paid (default: the wallet's, usually 1h)")
-	if _, code, ok := a.parse(args, 0, 0); !ok {
-		return code
+	check := func([]string) error {
+		if !amount.set || amount.msat <= 0 {
+			return errAmountRequired
+		}
+		if *expiry < 0 || *expiry > 0 && *expiry < time.Second {
+			return errors.New("--expiry must be at least 1s")
+		}
+		return nil
 	}
-	if !amount.set || amount.msat <= 0 {
-		return a.usageError("--amount is required and must be positive")
-	}
-	if *expiry < 0 || *expiry > 0 && *expiry < time.Second {
-		return a.usageError("--expiry must be at least 1s")
-	}
-	c, code, ok := a.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer c.Close()
-	tx, err := c.MakeInvoice(ctx, nip47.MakeInvoiceParams{
-		Amount: amount.msat, Description: *desc, DescriptionHash: *descHash, Expiry: int64(*expiry / time.Second),
-	})
-	if err != nil {
-		return a.fail(err, nil)
-	}
-	return a.print(tx, func(w io.Writer) {
-		fmt.Fprintf(w, "%s\n\n", tx.Invoice)
-		transactionText(w, tx)
+	return a.run(ctx, args, 0, 0, check, func(ctx context.Context, c *client.Client, _ []string) int {
+		tx, err := c.MakeInvoice(ctx, nip47.MakeInvoiceParams{
+			Amount: amount.msat, Description: *desc, DescriptionHash: *descHash, Expiry: int64(*expiry / time.Second),
+		})
+		return a.reply(tx, err, func(w io.Writer) {
+			fmt.Fprintf(w, "%s\n\n", tx.Invoice)
+			transactionText(w, tx)
+		})
 	})
 }

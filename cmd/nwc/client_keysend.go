@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/nip47"
 )
 
@@ -57,23 +58,16 @@ func runKeysend(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	a.fs.Var(&amount, "amount", "amount to send, e.g. 1000sat or 1500msat (required)")
 	preimage := a.fs.String("preimage", "", "32-byte hex preimage (default: the wallet picks one)")
 	a.fs.Var(&tlvs, "tlv", "custom TLV record TYPE=HEXVALUE (repeatable)")
-	pos, code, ok := a.parse(args, 1, 1)
-	if !ok {
-		return code
+	check := func([]string) error {
+		if !amount.set || amount.msat <= 0 {
+			return errAmountRequired
+		}
+		return nil
 	}
-	if !amount.set || amount.msat <= 0 {
-		return a.usageError("--amount is required and must be positive")
-	}
-	c, code, ok := a.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer c.Close()
-	res, err := c.PayKeysend(ctx, nip47.PayKeysendParams{Amount: amount.msat, Pubkey: pos[0], Preimage: *preimage, TLVRecords: tlvs})
-	if err != nil {
-		return a.fail(err, nil)
-	}
-	return a.print(res, func(w io.Writer) {
-		fmt.Fprintf(w, "Sent %s to %s\n  Preimage: %s\n  Fee:      %s\n", satText(amount.msat), pos[0], res.Preimage, satText(res.FeesPaid))
+	return a.run(ctx, args, 1, 1, check, func(ctx context.Context, c *client.Client, pos []string) int {
+		res, err := c.PayKeysend(ctx, nip47.PayKeysendParams{Amount: amount.msat, Pubkey: pos[0], Preimage: *preimage, TLVRecords: tlvs})
+		return a.reply(res, err, func(w io.Writer) {
+			fmt.Fprintf(w, "Sent %s to %s\n  Preimage: %s\n  Fee:      %s\n", satText(amount.msat), pos[0], res.Preimage, satText(res.FeesPaid))
+		})
 	})
 }

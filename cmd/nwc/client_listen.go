@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/nip47"
 )
 
@@ -15,37 +16,31 @@ func init() {
 
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := newAppCmd("nwc listen", "nwc listen [--uri URI] [--json]", stdout, stderr)
-	if _, code, ok := a.parse(args, 0, 0); !ok {
-		return code
-	}
-	c, code, ok := a.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer c.Close()
-	if !c.Info().Notifications {
-		fmt.Fprintln(stderr, "nwc listen: warning: the wallet does not offer notifications to this connection")
-	}
-	notes, err := c.Notifications(ctx)
-	if err != nil {
-		return a.fail(err, nil)
-	}
-	fmt.Fprintf(stderr, "Listening for notifications from %s (Ctrl-C to stop)\n", c.WalletPubKey())
-	enc := json.NewEncoder(stdout) // one JSON document per line
-	for n := range notes {
-		if a.asJSON {
-			if err := enc.Encode(n); err != nil {
-				return a.fail(err, nil)
-			}
-			continue
+	return a.run(ctx, args, 0, 0, nil, func(ctx context.Context, c *client.Client, _ []string) int {
+		if !c.Info().Notifications {
+			fmt.Fprintln(stderr, "nwc listen: warning: the wallet does not offer notifications to this connection")
 		}
-		fmt.Fprintln(stdout, notificationText(&n))
-	}
-	// The channel closes when ctx ends (Ctrl-C): the normal way out.
-	if ctx.Err() != nil {
-		return appExitOK
-	}
-	return a.fail(fmt.Errorf("notifications ended: %w", ctx.Err()), nil)
+		notes, err := c.Notifications(ctx)
+		if err != nil {
+			return a.fail(err, nil)
+		}
+		fmt.Fprintf(stderr, "Listening for notifications from %s (Ctrl-C to stop)\n", c.WalletPubKey())
+		enc := json.NewEncoder(stdout) // one JSON document per line
+		for n := range notes {
+			if a.asJSON {
+				if err := enc.Encode(n); err != nil {
+					return a.fail(err, nil)
+				}
+				continue
+			}
+			fmt.Fprintln(stdout, notificationText(&n))
+		}
+		// The channel closes when ctx ends (Ctrl-C): the normal way out.
+		if ctx.Err() != nil {
+			return appExitOK
+		}
+		return a.fail(fmt.Errorf("notifications ended: %w", ctx.Err()), nil)
+	})
 }
 
 // notificationText is one line per notification: time, type, signed amount, hash, description.

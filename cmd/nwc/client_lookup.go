@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 
+	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/nip47"
 )
 
@@ -15,20 +17,14 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	a := newAppCmd("nwc lookup", "nwc lookup [--uri URI] (--hash HEX | --invoice BOLT11) [--json]", stdout, stderr)
 	hash := a.fs.String("hash", "", "payment hash (hex)")
 	invoice := a.fs.String("invoice", "", "BOLT-11 invoice")
-	if _, code, ok := a.parse(args, 0, 0); !ok {
-		return code
+	check := func([]string) error {
+		if (*hash == "") == (*invoice == "") {
+			return errors.New("give exactly one of --hash and --invoice")
+		}
+		return nil
 	}
-	if (*hash == "") == (*invoice == "") {
-		return a.usageError("give exactly one of --hash and --invoice")
-	}
-	c, code, ok := a.dial(ctx)
-	if !ok {
-		return code
-	}
-	defer c.Close()
-	tx, err := c.LookupInvoice(ctx, nip47.LookupInvoiceParams{PaymentHash: *hash, Invoice: *invoice})
-	if err != nil {
-		return a.fail(err, nil)
-	}
-	return a.print(tx, func(w io.Writer) { transactionText(w, tx) })
+	return a.run(ctx, args, 0, 0, check, func(ctx context.Context, c *client.Client, _ []string) int {
+		tx, err := c.LookupInvoice(ctx, nip47.LookupInvoiceParams{PaymentHash: *hash, Invoice: *invoice})
+		return a.reply(tx, err, func(w io.Writer) { transactionText(w, tx) })
+	})
 }

@@ -143,20 +143,10 @@ func connectList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tBUDGET\tISOLATED\tLAST USED\tMETHODS")
 	now := time.Now()
 	for _, c := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%v\t%s\t%s\n", c.ID, c.Name, status(&c, now), budgetText(c.Budget), c.Isolated, timeText(c.LastUsedAt), strings.Join(c.Methods(), ","))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%v\t%s\t%s\n", c.ID, c.Name, c.Status(now), budgetText(c.Budget), c.Isolated, timeText(c.LastUsedAt), strings.Join(c.Methods(), ","))
 	}
 	tw.Flush()
 	return 0
-}
-
-func status(c *wallet.Connection, now time.Time) string {
-	switch {
-	case c.Revoked():
-		return "revoked"
-	case c.Expired(now):
-		return "expired"
-	}
-	return "active"
 }
 
 func budgetText(b wallet.Budget) string {
@@ -250,7 +240,7 @@ func connectShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("ID", c.ID)
 	row("Name", c.Name)
-	row("Status", status(c, now))
+	row("Status", c.Status(now))
 	row("App key", c.ClientPubKey)
 	row("Service key", c.ServicePubKey)
 	row("Methods", strings.Join(c.Methods(), ", "))
@@ -302,7 +292,7 @@ func connectionJSON(c *wallet.Connection, extra map[string]any) map[string]any {
 		"id": c.ID, "name": c.Name, "client_pubkey": c.ClientPubKey.String(), "service_pubkey": c.ServicePubKey.String(),
 		"methods": c.Methods(), "notifications": c.Notifications(), "isolated": c.Isolated,
 		"budget_msat": int64(c.Budget.Limit), "budget_renewal": string(c.Budget.Renewal),
-		"created_at": c.CreatedAt.Unix(), "status": status(c, time.Now()),
+		"created_at": c.CreatedAt.Unix(), "status": c.Status(time.Now()),
 	}
 	if !c.ExpiresAt.IsZero() {
 		m["expires_at"] = c.ExpiresAt.Unix()

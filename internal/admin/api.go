@@ -162,38 +162,35 @@ type RelayResultView struct {
 	Message string `json:"message,omitempty"`
 }
 
-func readURI(w http.ResponseWriter, r *http.Request) (string, bool) {
+// readNWARequest reads {"uri": ...} and parses the walletauth URI in it; false when it
+// has answered with an error.
+func (h *handler) readNWARequest(w http.ResponseWriter, r *http.Request) (*nwa.Request, bool) {
 	var body struct {
 		URI string `json:"uri"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		apiError(w, http.StatusBadRequest, `want {"uri": "nostr+walletauth://..."}`)
-		return "", false
+		return nil, false
 	}
-	return body.URI, true
+	req, err := nwa.Parse(body.URI, h.now())
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return req, true
 }
 
 func (h *handler) apiNWAParse(w http.ResponseWriter, r *http.Request, _ session) {
-	raw, ok := readURI(w, r)
+	req, ok := h.readNWARequest(w, r)
 	if !ok {
-		return
-	}
-	req, err := nwa.Parse(raw, h.now())
-	if err != nil {
-		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, nwaRequestView(req))
 }
 
 func (h *handler) apiNWAApprove(w http.ResponseWriter, r *http.Request, _ session) {
-	raw, ok := readURI(w, r)
+	req, ok := h.readNWARequest(w, r)
 	if !ok {
-		return
-	}
-	req, err := nwa.Parse(raw, h.now())
-	if err != nil {
-		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	a, err := h.cfg.Approve(r.Context(), req)

@@ -448,21 +448,29 @@ func nwaError(err error) string {
 	return "This is not a walletauth URI this wallet can approve: " + msg
 }
 
-func (h *handler) nwaReview(w http.ResponseWriter, r *http.Request, se session) {
-	raw := strings.TrimSpace(r.PostFormValue("uri"))
+// formNWARequest parses the walletauth URI of the posted form; false when it has shown
+// the form again with the error.
+func (h *handler) formNWARequest(w http.ResponseWriter, r *http.Request, se session) (req *nwa.Request, raw string, ok bool) {
+	raw = strings.TrimSpace(r.PostFormValue("uri"))
 	req, err := nwa.Parse(raw, h.now())
 	if err != nil {
 		h.render(w, http.StatusBadRequest, "nwa", "Connect an app", se, nwaError(err), map[string]any{"URI": raw})
+		return nil, raw, false
+	}
+	return req, raw, true
+}
+
+func (h *handler) nwaReview(w http.ResponseWriter, r *http.Request, se session) {
+	req, raw, ok := h.formNWARequest(w, r, se)
+	if !ok {
 		return
 	}
 	h.render(w, http.StatusOK, "nwa_review", "Approve "+req.Name, se, "", map[string]any{"Req": req, "Raw": raw})
 }
 
 func (h *handler) nwaApprove(w http.ResponseWriter, r *http.Request, se session) {
-	raw := strings.TrimSpace(r.PostFormValue("uri"))
-	req, err := nwa.Parse(raw, h.now())
-	if err != nil {
-		h.render(w, http.StatusBadRequest, "nwa", "Connect an app", se, nwaError(err), map[string]any{"URI": raw})
+	req, raw, ok := h.formNWARequest(w, r, se)
+	if !ok {
 		return
 	}
 	a, err := h.cfg.Approve(r.Context(), req)

@@ -60,21 +60,11 @@ func unixPtr(t time.Time) *int64 {
 	return &u
 }
 
-func statusOf(c *wallet.Connection, now time.Time) string {
-	switch {
-	case c.Revoked():
-		return "revoked"
-	case c.Expired(now):
-		return "expired"
-	}
-	return "active"
-}
-
 // connectionView gathers a connection's usage from the store.
 func (h *handler) connectionView(ctx context.Context, c *wallet.Connection, detail bool) (*ConnectionView, error) {
 	now := h.now()
 	v := &ConnectionView{
-		ID: c.ID, Name: c.Name, Status: statusOf(c, now),
+		ID: c.ID, Name: c.Name, Status: c.Status(now),
 		ClientPubKey: c.ClientPubKey.String(), ServicePubKey: c.ServicePubKey.String(),
 		Scopes: scopeNames(c.Scopes), Methods: c.Methods(), Notifications: c.Notifications(), Isolated: c.Isolated,
 		BudgetMSat: int64(c.Budget.Limit), BudgetRenewal: string(c.Budget.Renewal),

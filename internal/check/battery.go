@@ -156,6 +156,18 @@ func (b *battery) call(ctx context.Context, m nip47.Method, params any) (*exchan
 	return b.s.call(ctx, m, params, callOpts{scheme: b.scheme})
 }
 
+// wantError is a check that sends m with params and wants an error answer, judged as
+// judgeError does with other and ok.
+func (b *battery) wantError(m nip47.Method, params any, other Status, ok ...nip47.ErrorCode) func(ctx context.Context) (outcome, error) {
+	return func(ctx context.Context) (outcome, error) {
+		x, err := b.call(ctx, m, params)
+		if err != nil {
+			return outcome{}, err
+		}
+		return b.judgeError(x, other, ok...), nil
+	}
+}
+
 func randomHex(n int) string {
 	buf := make([]byte, n)
 	rand.Read(buf)
@@ -532,20 +544,8 @@ func (b *battery) makeInvoiceChecks() []methodCheck {
 			}
 			return pass("invoice %s…, hash %s…", head(tx.Invoice, 24), head(tx.PaymentHash, 12)), nil
 		}},
-		{"make_invoice.amount_zero", "make_invoice: amount 0 -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodMakeInvoice, map[string]any{"amount": 0})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
-		{"make_invoice.no_amount", "make_invoice: no amount -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodMakeInvoice, map[string]any{"description": "nwc check"})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
+		{"make_invoice.amount_zero", "make_invoice: amount 0 -> error", b.wantError(nip47.MethodMakeInvoice, map[string]any{"amount": 0}, Pass)},
+		{"make_invoice.no_amount", "make_invoice: no amount -> error", b.wantError(nip47.MethodMakeInvoice, map[string]any{"description": "nwc check"}, Pass)},
 	}
 }
 
@@ -587,13 +587,7 @@ func (b *battery) lookupInvoiceChecks() []methodCheck {
 			}
 			return lookup(ctx, map[string]any{"invoice": b.invoice.Invoice})
 		}},
-		{"lookup_invoice.unknown_hash", "lookup_invoice: unknown hash -> NOT_FOUND", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodLookupInvoice, map[string]any{"payment_hash": randomHex(32)})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Fail, nip47.CodeNotFound), nil
-		}},
+		{"lookup_invoice.unknown_hash", "lookup_invoice: unknown hash -> NOT_FOUND", b.wantError(nip47.MethodLookupInvoice, map[string]any{"payment_hash": randomHex(32)}, Fail, nip47.CodeNotFound)},
 	}
 }
 
@@ -689,32 +683,14 @@ var badPayment = []nip47.ErrorCode{nip47.CodeBadRequest, nip47.CodeOther, nip47.
 
 func (b *battery) payInvoiceChecks() []methodCheck {
 	return []methodCheck{
-		{"pay_invoice.garbage", "pay_invoice: garbage invoice -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodPayInvoice, map[string]any{"invoice": "lnbc1nwccheckgarbage"})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Warn, badPayment...), nil
-		}},
-		{"pay_invoice.no_invoice", "pay_invoice: no invoice -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodPayInvoice, map[string]any{})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
+		{"pay_invoice.garbage", "pay_invoice: garbage invoice -> error", b.wantError(nip47.MethodPayInvoice, map[string]any{"invoice": "lnbc1nwccheckgarbage"}, Warn, badPayment...)},
+		{"pay_invoice.no_invoice", "pay_invoice: no invoice -> error", b.wantError(nip47.MethodPayInvoice, map[string]any{}, Pass)},
 	}
 }
 
 func (b *battery) payKeysendChecks() []methodCheck {
 	return []methodCheck{
-		{"pay_keysend.bad_pubkey", "pay_keysend: bad pubkey -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodPayKeysend, map[string]any{"amount": invoiceAmount, "pubkey": "nwccheck"})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Warn, badPayment...), nil
-		}},
+		{"pay_keysend.bad_pubkey", "pay_keysend: bad pubkey -> error", b.wantError(nip47.MethodPayKeysend, map[string]any{"amount": invoiceAmount, "pubkey": "nwccheck"}, Warn, badPayment...)},
 		{"pay_keysend", "pay_keysend (a payment)", func(context.Context) (outcome, error) {
 			return skip("not sent: a keysend needs another node to pay"), nil
 		}},
@@ -763,13 +739,7 @@ func (b *battery) makeHoldChecks() []methodCheck {
 			b.holdHash = hash
 			return pass("invoice for the app's payment hash"), nil
 		}},
-		{"make_hold_invoice.no_hash", "make_hold_invoice: no payment_hash -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodMakeHoldInvoice, map[string]any{"amount": invoiceAmount})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
+		{"make_hold_invoice.no_hash", "make_hold_invoice: no payment_hash -> error", b.wantError(nip47.MethodMakeHoldInvoice, map[string]any{"amount": invoiceAmount}, Pass)},
 	}
 }
 
@@ -789,25 +759,13 @@ func (b *battery) cancelHoldChecks() []methodCheck {
 			}
 			return pass("canceled"), nil
 		}},
-		{"cancel_hold_invoice.unknown", "cancel_hold_invoice: unknown hash -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodCancelHoldInvoice, map[string]any{"payment_hash": randomHex(32)})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
+		{"cancel_hold_invoice.unknown", "cancel_hold_invoice: unknown hash -> error", b.wantError(nip47.MethodCancelHoldInvoice, map[string]any{"payment_hash": randomHex(32)}, Pass)},
 	}
 }
 
 func (b *battery) settleHoldChecks() []methodCheck {
 	return []methodCheck{
-		{"settle_hold_invoice.unknown", "settle_hold_invoice: unknown preimage -> error", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodSettleHoldInvoice, map[string]any{"preimage": randomHex(32)})
-			if err != nil {
-				return outcome{}, err
-			}
-			return b.judgeError(x, Pass), nil
-		}},
+		{"settle_hold_invoice.unknown", "settle_hold_invoice: unknown preimage -> error", b.wantError(nip47.MethodSettleHoldInvoice, map[string]any{"preimage": randomHex(32)}, Pass)},
 		{"settle_hold_invoice", "settle_hold_invoice (a payment)", func(context.Context) (outcome, error) {
 			return skip("not run: settling needs a payer to lock the hold invoice in"), nil
 		}},

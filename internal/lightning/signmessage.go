@@ -11,16 +11,16 @@ import (
 )
 
 // LND's signmessage/verifymessage format: the message is prefixed with
-// signedMsgPrefix, hashed with double SHA-256, signed as a 65-byte compact
+// SignedMessagePrefix, hashed with double SHA-256, signed as a 65-byte compact
 // recoverable signature (header 31..34 for a compressed key) and zbase32
 // encoded. Anyone can check it by recovering the node key.
-const signedMsgPrefix = "Lightning Signed Message:"
+const SignedMessagePrefix = "Lightning Signed Message:"
 
 // ErrBadSignature is returned by VerifyMessage for a malformed signature.
 var ErrBadSignature = errors.New("lightning: bad message signature")
 
 func messageDigest(message string) []byte {
-	first := sha256.Sum256([]byte(signedMsgPrefix + message))
+	first := sha256.Sum256([]byte(SignedMessagePrefix + message))
 	second := sha256.Sum256(first[:])
 	return second[:]
 }
@@ -28,8 +28,13 @@ func messageDigest(message string) []byte {
 // SignMessage signs message with key in LND's format and returns the zbase32
 // signature. RFC 6979 makes it deterministic.
 func SignMessage(key *btcec.PrivateKey, message string) string {
-	return zbase32Encode(ecdsa.SignCompact(key, messageDigest(message), true))
+	return EncodeSignature(ecdsa.SignCompact(key, messageDigest(message), true))
 }
+
+// EncodeSignature writes a 65-byte compact recoverable signature over a message
+// (prefixed with SignedMessagePrefix, double SHA-256) as SignMessage does: for a
+// backend whose node signs it remotely.
+func EncodeSignature(compact []byte) string { return zbase32Encode(compact) }
 
 // VerifyMessage recovers the public key (33-byte compressed hex) that made
 // signature over message; compare it with the expected node key.

@@ -71,6 +71,18 @@ func (c *Connection) Expired(now time.Time) bool {
 // Active reports whether the connection is neither revoked nor expired.
 func (c *Connection) Active(now time.Time) bool { return !c.Revoked() && !c.Expired(now) }
 
+// Status names the connection's state at now, as the CLI and the admin page show
+// it: "revoked" (which wins over expiry), "expired" or "active".
+func (c *Connection) Status(now time.Time) string {
+	switch {
+	case c.Revoked():
+		return "revoked"
+	case c.Expired(now):
+		return "expired"
+	}
+	return "active"
+}
+
 // Authorize decides, without I/O, whether c may call method at now. It
 // returns ErrRevoked, ErrExpired, ErrUnknownMethod or ErrRestricted (wrapped
 // with the missing scope), checked in that order. Budget and balance are

@@ -196,3 +196,25 @@ func TestStateAt(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectionStatus(t *testing.T) {
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		c    Connection
+		want string
+	}{
+		{"no expiry", Connection{}, "active"},
+		{"before expiry", Connection{ExpiresAt: now.Add(time.Second)}, "active"},
+		{"at expiry", Connection{ExpiresAt: now}, "expired"},
+		{"revoked", Connection{RevokedAt: now.Add(-time.Hour)}, "revoked"},
+		{"revoked wins over expired", Connection{RevokedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}, "revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.c.Status(now); got != tt.want {
+				t.Errorf("Status = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+
+	"github.com/nwc-go/nwc/internal/bech32"
 )
 
 // MaxLength bounds the accepted string length. BOLT-11 lifts bech32's 90
@@ -211,7 +213,7 @@ func Encode(inv *Invoice, key *btcec.PrivateKey) (string, error) {
 	sig[64] = compact[0] - 31
 	words, _ := convertBits(sig, 8, 5, true)
 	data = append(data, words...)
-	return bech32Encode(hrp, data), nil
+	return bech32.Encode(hrp, data), nil
 }
 
 // Decode parses s (optionally prefixed "lightning:"), checks the checksum

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"github.com/nwc-go/nwc/internal/bech32"
 )
 
 // Vectors from BOLT #11 "Examples", all signed with specKey.
@@ -180,14 +182,14 @@ func TestDecodeInvalid(t *testing.T) {
 		{"only separator", "1", ErrEncoding},
 		{"non-ascii", "lnbc1ñ", ErrEncoding},
 		{"bad data char", "lnbc1bbbbbbbbbbb", ErrEncoding},
-		{"unknown prefix", bech32Encode("lnxy", make([]byte, 120)), ErrNetwork},
-		{"not lightning", bech32Encode("bc", make([]byte, 120)), ErrNetwork},
-		{"leading zero amount", bech32Encode("lnbc01m", make([]byte, 120)), ErrAmount},
-		{"amount overflow", bech32Encode("lnbc99999999999999999999", make([]byte, 120)), ErrAmount},
-		{"amount too big for msat", bech32Encode("lnbc999999999", make([]byte, 120)), ErrAmount},
-		{"multiplier only", bech32Encode("lnbcm", make([]byte, 120)), ErrAmount},
-		{"no payment hash", bech32Encode("lnbc", make([]byte, timestampWords+signatureWords)), ErrField},
-		{"field overruns", bech32Encode("lnbc", append(make([]byte, timestampWords), append([]byte{fieldD, 1, 0}, make([]byte, signatureWords)...)...)), ErrField},
+		{"unknown prefix", bech32.Encode("lnxy", make([]byte, 120)), ErrNetwork},
+		{"not lightning", bech32.Encode("bc", make([]byte, 120)), ErrNetwork},
+		{"leading zero amount", bech32.Encode("lnbc01m", make([]byte, 120)), ErrAmount},
+		{"amount overflow", bech32.Encode("lnbc99999999999999999999", make([]byte, 120)), ErrAmount},
+		{"amount too big for msat", bech32.Encode("lnbc999999999", make([]byte, 120)), ErrAmount},
+		{"multiplier only", bech32.Encode("lnbcm", make([]byte, 120)), ErrAmount},
+		{"no payment hash", bech32.Encode("lnbc", make([]byte, timestampWords+signatureWords)), ErrField},
+		{"field overruns", bech32.Encode("lnbc", append(make([]byte, timestampWords), append([]byte{fieldD, 1, 0}, make([]byte, signatureWords)...)...)), ErrField},
 		{"too long", "lnbc1" + strings.Repeat("q", MaxLength), ErrEncoding},
 	}
 	for _, tt := range tests {
@@ -341,14 +343,14 @@ func TestPayeeFieldMustMatchSignature(t *testing.T) {
 		t.Fatal("n field not found")
 	}
 	copy(data[i:], forged)
-	if _, err := Decode(bech32Encode(hrp, data)); !errors.Is(err, ErrSignature) {
+	if _, err := Decode(bech32.Encode(hrp, data)); !errors.Is(err, ErrSignature) {
 		t.Fatalf("forged payee: err = %v, want ErrSignature", err)
 	}
 	// A tampered amount changes the signed data: the recovered payee differs.
 	inv.IncludePayee = false
 	s, _ = Encode(&inv, key)
 	hrp, data, _ = bech32Decode(s)
-	tampered, err := Decode(bech32Encode(hrp[:len(hrp)-1]+"p", data))
+	tampered, err := Decode(bech32.Encode(hrp[:len(hrp)-1]+"p", data))
 	if err == nil && tampered.Payee.IsEqual(key.PubKey()) {
 		t.Fatal("tampered invoice still recovers the original payee")
 	}
@@ -428,7 +430,7 @@ func FuzzDecodeData(f *testing.F) {
 		for i, b := range data {
 			words[i] = b & 31
 		}
-		if _, err := Decode(bech32Encode(hrp, words)); err != nil && !errors.Is(err, ErrInvalid) {
+		if _, err := Decode(bech32.Encode(hrp, words)); err != nil && !errors.Is(err, ErrInvalid) {
 			t.Fatalf("error does not wrap ErrInvalid: %v", err)
 		}
 	})

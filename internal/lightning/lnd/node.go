@@ -163,9 +163,6 @@ func (b *Backend) Channels(ctx context.Context) ([]Channel, error) {
 	return out, nil
 }
 
-// signedMsgPrefix is what LND's signmessage prepends before hashing.
-const signedMsgPrefix = "Lightning Signed Message:"
-
 // nodeKeyFamily is the key family of LND's node identity key (index 0).
 const nodeKeyFamily = 6
 
@@ -187,7 +184,7 @@ func (b *Backend) SignMessage(ctx context.Context, message string) (string, erro
 		Signature b64 `json:"signature"`
 	}
 	body := map[string]any{
-		"msg":         b64(signedMsgPrefix + message),
+		"msg":         b64(lightning.SignedMessagePrefix + message),
 		"key_loc":     map[string]int{"key_family": nodeKeyFamily, "key_index": 0},
 		"double_hash": true, "compact_sig": true,
 	}
@@ -197,27 +194,7 @@ func (b *Backend) SignMessage(ctx context.Context, message string) (string, erro
 	if len(r.Signature) != 65 {
 		return "", fmt.Errorf("lnd: signer returned %d bytes, want a 65-byte compact signature", len(r.Signature))
 	}
-	return zbase32(r.Signature), nil
-}
-
-// zbase32 encodes as LND's signmessage does (5-bit groups, MSB first, no padding).
-func zbase32(b []byte) string {
-	const alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769"
-	var sb strings.Builder
-	var acc uint32
-	var bits uint
-	for _, c := range b {
-		acc = acc<<8 | uint32(c)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			sb.WriteByte(alphabet[acc>>bits&31])
-		}
-	}
-	if bits > 0 {
-		sb.WriteByte(alphabet[acc<<(5-bits)&31])
-	}
-	return sb.String()
+	return lightning.EncodeSignature(r.Signature), nil
 }
 
 // decodeHash checks a 32-byte hex hash or preimage.
