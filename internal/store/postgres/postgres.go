@@ -1,6 +1,8 @@
 // Package postgres is the store for several wallet service instances sharing
 // one PostgreSQL database. It implements the same API and passes the same
-// conformance suite (internal/store/storetest) as the SQLite store.
+// conformance suite (internal/store/storetest) as the SQLite store: the
+// store logic is internal/store/sqlstore's, on a pgx pool; this package
+// connects and supplies the PostgreSQL dialect.
 //
 // Exactly once across instances: a request's event id is inserted with
 // ON CONFLICT DO NOTHING (the one instance whose insert lands executes it),
@@ -14,17 +16,19 @@ package postgres
 
 import (
 	"context"
-	"encoding/hex"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/nwc-go/nwc/nostr"
+	"github.com/nwc-go/nwc/internal/store/sqlstore"
 )
 
 // defaultMaxConns bounds each instance's pool unless the URL says otherwise
@@ -35,8 +39,45 @@ const defaultMaxConns = 16
 // ErrBadURL: the database URL does not parse.
 var ErrBadURL = errors.New("postgres: the database URL does not parse (expected postgres://user:password@host:port/database?sslmode=...)")
 
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrSchemaTooNew: the database was migrated by a newer nwc than this one.
+var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this binary")
+
+// lockKey names the session advisory lock that serialises migrations of one
+// schema: instances starting at once take turns, the later ones find the
+// work done. Other schemas of the same database are not held up.
+const lockKey = `hashtext('nwc migrate ' || COALESCE(current_schema(), ''))`
+
+// dialect: read-committed write transactions that lock the rows they
+// change (FOR NO KEY UPDATE: the lock UPDATE takes, which does not wait for
+// the key-share locks of foreign keys, so inserts of requests and invoices
+// of a connection go on while its row is locked), retried when PostgreSQL
+// aborts one to break a deadlock or a serialization conflict.
+var dialect = sqlstore.Dialect{
+	Name:           "postgres",
+	NumberedParams: true,
+	LockRows:       ` FOR NO KEY UPDATE`,
+	// Two instances creating connections at once must not pick the same index.
+	KeyIndexLock: `SELECT pg_advisory_xact_lock(hashtext('nwc key index ' || COALESCE(current_schema(), '')))`,
+	// SQLSTATE 23505 unique_violation, 23503 foreign_key_violation,
+	// 40P01 deadlock_detected, 40001 serialization_failure.
+	IsUnique:     func(err error) bool { return pgCode(err) == "23505" },
+	IsForeignKey: func(err error) bool { return pgCode(err) == "23503" },
+	Retryable:    func(err error) bool { c := pgCode(err); return c == "40P01" || c == "40001" },
+	Migrations:   migrationFS,
+	SchemaTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at BIGINT  NOT NULL
+	)`,
+	MigrationLock:   migrationLock,
+	ErrSchemaTooNew: ErrSchemaTooNew,
+}
+
 // Store is the PostgreSQL store. It is safe for concurrent use.
 type Store struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 }
 
@@ -50,6 +91,19 @@ func IsURL(dsn string) bool {
 // libpq parameters such as sslmode, search_path and pgx's pool_max_conns are
 // honoured) and applies pending migrations.
 func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateTo(ctx, pool, -1); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{Store: sqlstore.New(&dialect, newPgxDB(pool)), pool: pool}, nil
+}
+
+// connect opens a pool on url.
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error quotes the URL, password included (pgx redacts on a
@@ -70,40 +124,37 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
+	return pool, nil
+}
+
+// migrateTo brings the schema to version target (-1: the latest). The
+// migrations run once per start, through database/sql (pgx's stdlib) on
+// the pool, as sqlstore applies them for both stores.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, target int) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	if target < 0 {
+		return sqlstore.Migrate(ctx, &dialect, db)
+	}
+	return sqlstore.MigrateTo(ctx, &dialect, db, target)
+}
+
+// migrationLock takes the session advisory lock of the schema on conn.
+func migrationLock(ctx context.Context, conn *sql.Conn) (unlock func(), err error) {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
-}
-
-// Close closes the pool; it waits for connections in use to be returned.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
-
-// querier is what the pool and a transaction have in common.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// maxAttempts bounds retries of a write transaction that PostgreSQL aborted
-// to break a deadlock or a serialization conflict.
-const maxAttempts = 5
-
-// write runs fn in one read-committed transaction, retrying it when
-// PostgreSQL picked it as a deadlock victim. fn must assign (not
-// accumulate) whatever it reports to the caller.
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
-		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
-			return err
+	return func() {
+		// Unlock even if ctx ended; if that fails, closing the session frees the lock.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock(`+lockKey+`)`); err != nil {
+			conn.Raw(func(dc any) error { //nolint:errcheck // the connection is discarded either way
+				dc.(*stdlib.Conn).Conn().Close(uctx)
+				return driver.ErrBadConn
+			})
 		}
-	}
+	}, nil
 }
 
 func pgCode(err error) string {
@@ -112,62 +163,4 @@ func pgCode(err error) string {
 		return pe.Code
 	}
 	return ""
-}
-
-// SQLSTATE classes: 23505 unique_violation, 23503 foreign_key_violation,
-// 40P01 deadlock_detected, 40001 serialization_failure.
-func isUnique(err error) bool     { return pgCode(err) == "23505" }
-func isForeignKey(err error) bool { return pgCode(err) == "23503" }
-func retryable(err error) bool    { c := pgCode(err); return c == "40P01" || c == "40001" }
-
-// Time and NULL helpers: times are unix seconds, zero values are NULL.
-
-func unixArg(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	v := t.Unix()
-	return &v
-}
-
-func unixTime(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return time.Unix(*n, 0).UTC()
-}
-
-func idArg(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
-}
-
-func textArg(b []byte) *string {
-	if len(b) == 0 {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
-func orNow(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Now()
-	}
-	return t
-}
-
-// parseKey decodes a stored hex key without the curve check of
-// nostr.ParsePublicKey: stored keys were validated when they came in.
-func parseKey(s string) (nostr.PublicKey, error) {
-	var pk nostr.PublicKey
-	if len(s) != 2*len(pk) {
-		return pk, fmt.Errorf("postgres: stored key %q has wrong length", s)
-	}
-	if _, err := hex.Decode(pk[:], []byte(s)); err != nil {
-		return pk, fmt.Errorf("postgres: stored key: %w", err)
-	}
-	return pk, nil
 }

@@ -2,17 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/nwc-go/nwc/internal/store/postgres"
 	"github.com/nwc-go/nwc/internal/store/postgres/pgtest"
@@ -45,18 +39,23 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.CheckTotalsForTest(context.Background()); err != nil {
+			if err := s.CheckTotals(context.Background()); err != nil {
 				t.Error(err)
 			}
 		})
-		return func(ctx context.Context) (storetest.Store, error) {
-			s, err := postgres.Open(ctx, url)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		}
+		return opener(url)
 	})
+}
+
+// opener opens the database at url, as storetest wants it.
+func opener(url string) func(ctx context.Context) (storetest.Store, error) {
+	return func(ctx context.Context) (storetest.Store, error) {
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 }
 
 // TestMigrateFromEveryVersion: a database left at any earlier schema version
@@ -91,11 +90,11 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				}
 			}
 			// The schema works: a connection and a payment round-trip.
-			c := &wallet.Connection{Name: "a", ClientPubKey: testKey("client", 1)}
-			if err := stores[0].CreateConnection(ctx, c, func(i uint32) (nostr.PublicKey, error) { return testKey("svc", uint64(i)), nil }); err != nil {
+			c := &wallet.Connection{Name: "a", ClientPubKey: storetest.Key("client", 1)}
+			if err := stores[0].CreateConnection(ctx, c, func(i uint32) (nostr.PublicKey, error) { return storetest.Key("svc", uint64(i)), nil }); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := stores[1].ReservePayment(ctx, wallet.PaymentReservation{ConnectionID: c.ID, PaymentHash: testHash(1), Amount: 1000}); err != nil {
+			if _, err := stores[1].ReservePayment(ctx, wallet.PaymentReservation{ConnectionID: c.ID, PaymentHash: storetest.Hash(1), Amount: 1000}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -159,12 +158,12 @@ func TestSameHashAcrossConnections(t *testing.T) {
 	}
 	conns := make([]*wallet.Connection, n)
 	for i := range conns {
-		conns[i] = &wallet.Connection{Name: "c", ClientPubKey: testKey("client", uint64(i))}
-		if err := stores[0].CreateConnection(ctx, conns[i], func(k uint32) (nostr.PublicKey, error) { return testKey("svc", uint64(k)), nil }); err != nil {
+		conns[i] = &wallet.Connection{Name: "c", ClientPubKey: storetest.Key("client", uint64(i))}
+		if err := stores[0].CreateConnection(ctx, conns[i], func(k uint32) (nostr.PublicKey, error) { return storetest.Key("svc", uint64(k)), nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	hash := testHash(42)
+	hash := storetest.Hash(42)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -190,7 +189,7 @@ func TestSameHashAcrossConnections(t *testing.T) {
 	if ok != 1 {
 		t.Fatalf("%d reservations of one hash succeeded, want 1", ok)
 	}
-	if err := stores[1].CheckTotalsForTest(ctx); err != nil {
+	if err := stores[1].CheckTotals(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -206,8 +205,8 @@ func TestConcurrentConnectionCreation(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c := &wallet.Connection{Name: "c", ClientPubKey: testKey("client", uint64(i))}
-			errs[i] = stores[i%len(stores)].CreateConnection(ctx, c, func(k uint32) (nostr.PublicKey, error) { return testKey("svc", uint64(k)), nil })
+			c := &wallet.Connection{Name: "c", ClientPubKey: storetest.Key("client", uint64(i))}
+			errs[i] = stores[i%len(stores)].CreateConnection(ctx, c, func(k uint32) (nostr.PublicKey, error) { return storetest.Key("svc", uint64(k)), nil })
 		})
 	}
 	wg.Wait()
@@ -230,51 +229,12 @@ func TestConcurrentConnectionCreation(t *testing.T) {
 // TestContextCanceled: a canceled context fails calls cleanly and the store
 // stays usable.
 func TestContextCanceled(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.PutSetting(ctx, "k", "v"); err == nil {
-		t.Fatal("PutSetting with a canceled context succeeded")
-	}
-	if _, err := s.ReservePayment(ctx, wallet.PaymentReservation{PaymentHash: "aa", Amount: 1}); err == nil {
-		t.Fatal("ReservePayment with a canceled context succeeded")
-	}
-	if err := s.PutSetting(context.Background(), "k", "v"); err != nil {
-		t.Fatalf("store unusable after a canceled call: %v", err)
-	}
-	if v, err := s.GetSetting(context.Background(), "k"); err != nil || v != "v" {
-		t.Fatalf("GetSetting = %q, %v", v, err)
-	}
+	storetest.ContextCanceled(t, open(t, pgtest.URL(t)))
 }
 
 // TestCloseLeavesNoGoroutines: a used store leaves nothing running once closed.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	url := pgtest.URL(t)
-	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutSetting(ctx, "k", "v"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.ListTransactions(ctx, wallet.TxQuery{Unpaid: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// pgxpool's background goroutines end asynchronously after Close.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	storetest.CloseLeavesNoGoroutines(t, opener(pgtest.URL(t)))
 }
 
 // TestRunningTotals drives random payments, invoices, settlements and
@@ -283,95 +243,6 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 // the rows.
 func TestRunningTotals(t *testing.T) {
 	url := pgtest.URL(t)
-	ctx := context.Background()
-	stores := []*postgres.Store{open(t, url), open(t, url)}
-	rng := rand.New(rand.NewPCG(7, 11))
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var conns []*wallet.Connection
-	for i, b := range []wallet.Budget{
-		{Limit: 50_000_000, Renewal: wallet.RenewalDaily},
-		{Limit: 200_000_000, Renewal: wallet.RenewalWeekly},
-		{},
-	} {
-		c := &wallet.Connection{Name: "c", ClientPubKey: testKey("tc", uint64(i)), Budget: b, Isolated: i != 1, CreatedAt: now}
-		if err := stores[0].CreateConnection(ctx, c, func(i uint32) (nostr.PublicKey, error) { return testKey("ts", uint64(i)), nil }); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
-	var (
-		pending, invoices []string
-		n                 uint64
-	)
-	hash := func() string { n++; return testHash(n) }
-	take := func(list *[]string) string {
-		i := rng.IntN(len(*list))
-		h := (*list)[i]
-		*list = append((*list)[:i], (*list)[i+1:]...)
-		return h
-	}
-	for step := range 300 {
-		s := stores[step%2]
-		now = now.Add(time.Duration(rng.IntN(3600)) * time.Second)
-		c := conns[rng.IntN(len(conns))]
-		switch op := rng.IntN(6); {
-		case op <= 1:
-			amt := wallet.MSat(rng.IntN(5_000_000))
-			r := wallet.PaymentReservation{ConnectionID: c.ID, PaymentHash: hash(), Amount: amt, FeeReserve: wallet.FeeReserve(amt),
-				Budget: c.Budget, WindowStart: c.Budget.WindowStart(now, time.UTC), Isolated: c.Isolated, CreatedAt: now}
-			_, err := s.ReservePayment(ctx, r)
-			switch {
-			case err == nil:
-				pending = append(pending, r.PaymentHash)
-			case errors.Is(err, wallet.ErrQuotaExceeded), errors.Is(err, wallet.ErrInsufficientBalance):
-			default:
-				t.Fatalf("step %d: reserve: %v", step, err)
-			}
-		case op == 2 && len(pending) > 0:
-			if _, err := s.SettlePayment(ctx, take(&pending), "p", wallet.MSat(rng.IntN(20_000)), now); err != nil {
-				t.Fatalf("step %d: settle payment: %v", step, err)
-			}
-		case op == 3 && len(pending) > 0:
-			if _, err := s.FailPayment(ctx, take(&pending), "x", now); err != nil {
-				t.Fatalf("step %d: fail payment: %v", step, err)
-			}
-		case op == 4:
-			inv := &wallet.Transaction{ConnectionID: c.ID, PaymentHash: hash(), Amount: wallet.MSat(rng.IntN(10_000_000)), CreatedAt: now}
-			if err := s.InsertInvoice(ctx, inv); err != nil {
-				t.Fatalf("step %d: invoice: %v", step, err)
-			}
-			invoices = append(invoices, inv.PaymentHash)
-		case op == 5 && len(invoices) > 0:
-			h := take(&invoices)
-			if rng.IntN(4) == 0 {
-				if _, err := s.MarkInvoiceCanceled(ctx, h, now); err != nil {
-					t.Fatalf("step %d: cancel: %v", step, err)
-				}
-				break
-			}
-			if _, err := s.SettleInvoice(ctx, h, "p", 0, now); err != nil {
-				t.Fatalf("step %d: settle invoice: %v", step, err)
-			}
-			if _, err := stores[(step+1)%2].SettleInvoice(ctx, h, "p", 1, now); !errors.Is(err, wallet.ErrAlreadySettled) {
-				t.Fatalf("step %d: second settle on the other instance: %v", step, err)
-			}
-		}
-		if err := s.CheckTotalsForTest(ctx); err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-	}
-}
-
-func testKey(label string, n uint64) nostr.PublicKey {
-	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(label), n))
-	sk, err := nostr.SecretKeyFromBytes(sum[:])
-	if err != nil {
-		panic(err)
-	}
-	return sk.Public()
-}
-
-func testHash(n uint64) string {
-	sum := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("hash"), n))
-	return hex.EncodeToString(sum[:])
+	s0, s1 := open(t, url), open(t, url)
+	storetest.RunningTotals(t, []storetest.Store{s0, s1}, 300, s0.CheckTotals)
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/nwc-go/nwc/internal/store/sqlite"
 	"github.com/nwc-go/nwc/internal/store/storetest"
-	"github.com/nwc-go/nwc/internal/wallet"
 )
 
 func TestConformance(t *testing.T) {
@@ -24,18 +21,23 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.CheckTotalsForTest(context.Background()); err != nil {
+			if err := s.CheckTotals(context.Background()); err != nil {
 				t.Error(err)
 			}
 		})
-		return func(ctx context.Context) (storetest.Store, error) {
-			s, err := sqlite.Open(ctx, path)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		}
+		return opener(path)
 	})
+}
+
+// opener opens the database at path, as storetest wants it.
+func opener(path string) func(ctx context.Context) (storetest.Store, error) {
+	return func(ctx context.Context) (storetest.Store, error) {
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 }
 
 func TestOpenRejectsBadPaths(t *testing.T) {
@@ -69,34 +71,7 @@ func TestSchemaTooNew(t *testing.T) {
 // TestCloseLeavesNoGoroutines: a store that was used (with a cancellable
 // context, which the driver watches) leaves nothing running once closed.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "nwc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutSetting(ctx, "k", "v"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.GetSetting(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.ListTransactions(ctx, wallet.TxQuery{Unpaid: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Goroutines end asynchronously after Close; give them a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	storetest.CloseLeavesNoGoroutines(t, opener(filepath.Join(t.TempDir(), "nwc.db")))
 }
 
 // TestContextCanceled: a canceled context fails calls cleanly and the
@@ -107,18 +82,18 @@ func TestContextCanceled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.PutSetting(ctx, "k", "v"); err == nil {
-		t.Fatal("PutSetting with a canceled context succeeded")
+	storetest.ContextCanceled(t, s)
+}
+
+// TestRunningTotals drives random payments, invoices, settlements and
+// failures through the store, with time crossing daily/weekly windows, and
+// checks after every step that the O(1) running totals equal the sums over
+// the rows (their definition).
+func TestRunningTotals(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "nwc.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := s.ReservePayment(ctx, wallet.PaymentReservation{PaymentHash: "aa", Amount: 1}); err == nil {
-		t.Fatal("ReservePayment with a canceled context succeeded")
-	}
-	if err := s.PutSetting(context.Background(), "k", "v"); err != nil {
-		t.Fatalf("store unusable after a canceled call: %v", err)
-	}
-	if v, err := s.GetSetting(context.Background(), "k"); err != nil || v != "v" {
-		t.Fatalf("GetSetting = %q, %v", v, err)
-	}
+	defer s.Close()
+	storetest.RunningTotals(t, []storetest.Store{s}, 600, s.CheckTotals)
 }

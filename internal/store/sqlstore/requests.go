@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -11,27 +11,26 @@ import (
 )
 
 // BeginRequest records a request event before it is executed. The event id
-// is unique across all connections and instances: a repeat returns
-// wallet.ErrDuplicateRequest and must not be executed. connID 0 records a
+// is unique across all connections and instances: of several instances
+// receiving the same event, exactly one insert lands; the others get
+// wallet.ErrDuplicateRequest and must not execute it. connID 0 records a
 // request with no connection; an unknown connID is wallet.ErrNotFound.
 func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error {
-	return insertRequest(ctx, s.pool(), &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt})
+	return s.insertRequest(ctx, s.pool(), &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt})
 }
 
-// insertRequest is BeginRequest on x (autocommit, or a reservation's transaction).
-func insertRequest(ctx context.Context, x runner, r *wallet.Request) error {
-	res, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
+// insertRequest is BeginRequest on x (autocommit, or a reservation's
+// transaction). A concurrent insert of the same id in another transaction
+// waits for that one: if it rolls back (its instance died), this one lands.
+func (s *Store) insertRequest(ctx context.Context, x runner, r *wallet.Request) error {
+	n, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
 		r.EventID.String(), idArg(r.ConnectionID), r.Method, orNow(r.ReceivedAt).Unix())
 	if err != nil {
-		if isForeignKey(err) {
+		if s.d.isForeignKey(err) {
 			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
 		}
-		return fmt.Errorf("sqlite: begin request: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: begin request: %w", err)
+		return s.d.errorf("begin request: %w", err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, r.EventID)
@@ -42,9 +41,9 @@ func insertRequest(ctx context.Context, x runner, r *wallet.Request) error {
 // FinishRequest records the outcome (wallet.OutcomeOK or a NIP-47 error
 // code) of a begun request. wallet.ErrNotFound if it was never begun.
 func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
-	res, err := s.pool().exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
+	n, err := s.pool().exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
 		WHERE event_id = ?`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
-	return affectedOne(res, err, "finish request")
+	return s.affectedOne(n, err, "finish request")
 }
 
 // RecentRequests returns the newest requests of a connection (0 = all),
@@ -55,7 +54,7 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 	}
 	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us FROM requests`
 	var (
-		rows *sql.Rows
+		rows Rows
 		err  error
 	)
 	if connID == 0 {
@@ -64,7 +63,7 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 		rows, err = s.pool().query(ctx, cols+` WHERE connection_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, connID, limit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+		return nil, s.d.errorf("recent requests: %w", err)
 	}
 	defer rows.Close()
 	var out []wallet.Request
@@ -79,10 +78,10 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 			dur      int64
 		)
 		if err := rows.Scan(&id, &conn, &r.Method, &received, &finished, &r.Outcome, &amount, &dur); err != nil {
-			return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+			return nil, s.d.errorf("recent requests: %w", err)
 		}
 		if r.EventID, err = nostr.ParseEventID(id); err != nil {
-			return nil, fmt.Errorf("sqlite: request id %q: %w", id, err)
+			return nil, s.d.errorf("request id %q: %w", id, err)
 		}
 		r.ConnectionID = conn.Int64
 		r.ReceivedAt = time.Unix(received, 0).UTC()
@@ -92,7 +91,7 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: recent requests: %w", err)
+		return nil, s.d.errorf("recent requests: %w", err)
 	}
 	return out, nil
 }
@@ -101,11 +100,11 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error) {
 	st := wallet.RequestStats{ByMethod: map[string]int64{}}
 	const sel = `SELECT method, COUNT(*),
-		COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN outcome = '' THEN 1 ELSE 0 END), 0),
+		COUNT(CASE WHEN outcome = 'ok' THEN 1 END),
+		COUNT(CASE WHEN outcome = '' THEN 1 END),
 		MAX(received_at) FROM requests`
 	var (
-		rows *sql.Rows
+		rows Rows
 		err  error
 	)
 	if connID == 0 {
@@ -114,7 +113,7 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 		rows, err = s.pool().query(ctx, sel+` WHERE connection_id = ? GROUP BY method`, connID)
 	}
 	if err != nil {
-		return st, fmt.Errorf("sqlite: request stats: %w", err)
+		return st, s.d.errorf("request stats: %w", err)
 	}
 	defer rows.Close()
 	var last int64
@@ -124,7 +123,7 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 			n, ok, running, at int64
 		)
 		if err := rows.Scan(&method, &n, &ok, &running, &at); err != nil {
-			return st, fmt.Errorf("sqlite: request stats: %w", err)
+			return st, s.d.errorf("request stats: %w", err)
 		}
 		st.ByMethod[method] = n
 		st.Total += n
@@ -134,7 +133,7 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 		last = max(last, at)
 	}
 	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("sqlite: request stats: %w", err)
+		return st, s.d.errorf("request stats: %w", err)
 	}
 	if st.Total > 0 {
 		st.LastAt = time.Unix(last, 0).UTC()

@@ -1,10 +1,12 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,9 +19,10 @@ const txCols = `id, connection_id, request_event_id, type, state, hold, invoice,
 	expires_at, settled_at, settle_deadline, metadata, failure_reason`
 
 // The budget of a connection in a window: settled payments count amount +
-// fee paid, pending ones amount + fee reserve.
-const budgetUsedSQL = `SELECT COALESCE(SUM(amount_msat +
-		CASE WHEN state = 'settled' THEN fees_paid_msat ELSE fee_reserve_msat END), 0)
+// fee paid, pending ones amount + fee reserve. (PostgreSQL sums BIGINTs to
+// NUMERIC, hence the cast.)
+const budgetUsedSQL = `SELECT CAST(COALESCE(SUM(amount_msat +
+		CASE WHEN state = 'settled' THEN fees_paid_msat ELSE fee_reserve_msat END), 0) AS BIGINT)
 	FROM transactions
 	WHERE connection_id = ? AND type = 'outgoing' AND state IN ('pending', 'settled') AND created_at >= ?`
 
@@ -28,32 +31,34 @@ const budgetUsedSQL = `SELECT COALESCE(SUM(amount_msat +
 // was computed for.
 const applyDeltaSQL = `UPDATE connections SET balance_msat = balance_msat + ?,
 	budget_used_msat = budget_used_msat +
-		CASE WHEN budget_window_start IS NOT NULL AND budget_window_start <= ? THEN ? ELSE 0 END
+		CASE WHEN budget_window_start IS NOT NULL AND budget_window_start <= ? THEN CAST(? AS BIGINT) ELSE 0 END
 	WHERE id = ?`
 
 // applyDelta keeps the totals of t's connection in step with a change of t.
-func applyDelta(ctx context.Context, x runner, t *wallet.Transaction, balance, used wallet.MSat) error {
+func (s *Store) applyDelta(ctx context.Context, x runner, t *wallet.Transaction, balance, used wallet.MSat) error {
 	if t.ConnectionID == 0 || (balance == 0 && used == 0) {
 		return nil
 	}
 	_, err := x.exec(ctx, applyDeltaSQL, int64(balance), t.CreatedAt.Unix(), int64(used), t.ConnectionID)
 	if err != nil {
-		return fmt.Errorf("sqlite: connection totals: %w", err)
+		return s.d.errorf("connection totals: %w", err)
 	}
 	return nil
 }
 
-// ReservePayment checks and records an outgoing payment in one BEGIN
-// IMMEDIATE transaction: wallet.ErrAlreadyPaid / wallet.ErrPaymentPending if
-// a settled / pending outgoing row has the payment hash, wallet.ErrQuotaExceeded
-// if the window's used budget + amount + reserve exceed the limit,
-// wallet.ErrInsufficientBalance if an isolated connection's balance is below
-// amount + reserve; else it inserts and returns the pending row. r.Request,
-// if set, is recorded first in the same transaction (see
-// wallet.PaymentReservation).
+// ReservePayment checks and records an outgoing payment in one write
+// transaction that first takes the connection's row (locked where the
+// dialect locks rows), so reservations of a connection serialise across
+// processes and instances: wallet.ErrAlreadyPaid / wallet.ErrPaymentPending
+// if a settled / pending outgoing row has the payment hash,
+// wallet.ErrQuotaExceeded if the window's used budget + amount + reserve
+// exceed the limit, wallet.ErrInsufficientBalance if an isolated
+// connection's balance is below amount + reserve; else it inserts and
+// returns the pending row. r.Request, if set, is recorded first in the same
+// transaction (see wallet.PaymentReservation).
 func (s *Store) ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error) {
 	if r.PaymentHash == "" {
-		return nil, errors.New("sqlite: reservation without payment hash")
+		return nil, s.d.errorf("reservation without payment hash")
 	}
 	if r.Amount < 0 || r.FeeReserve < 0 {
 		return nil, fmt.Errorf("%w: negative amount or reserve", wallet.ErrInvalidAmount)
@@ -80,19 +85,24 @@ func (s *Store) ReservePayment(ctx context.Context, r wallet.PaymentReservation)
 	var refuse error
 	err := s.write(ctx, func(x runner) error {
 		if r.Request != nil {
-			if err := insertRequest(ctx, x, r.Request); err != nil {
+			if err := s.insertRequest(ctx, x, r.Request); err != nil {
 				return err
 			}
 		}
 		var err error
-		if refuse, err = checkReservation(ctx, x, &r); err != nil || refuse != nil {
-			return err // on a refusal, commit what checkReservation cached
+		if refuse, err = s.checkReservation(ctx, x, &r); err != nil || refuse != nil {
+			return err // on a refusal, commit the budget window checkReservation cached
 		}
-		if err := insertTx(ctx, x, t); err != nil {
+		if err := s.insertTx(ctx, x, t); err != nil {
 			return err
 		}
-		return applyDelta(ctx, x, t, -(r.Amount + r.FeeReserve), r.Amount+r.FeeReserve)
+		return s.applyDelta(ctx, x, t, -(r.Amount + r.FeeReserve), r.Amount+r.FeeReserve)
 	})
+	if errors.Is(err, wallet.ErrExists) {
+		// Another connection (or a node-level payment) reserved the same hash
+		// at the same moment: its row won the unique index.
+		return nil, s.liveHashRefusal(ctx, r.PaymentHash)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,53 +112,79 @@ func (s *Store) ReservePayment(ctx context.Context, r wallet.PaymentReservation)
 	return t, nil
 }
 
-// checkReservation returns the refusal for r, if any (or an error of the
-// store itself). It runs inside the reservation's write transaction.
-func checkReservation(ctx context.Context, x runner, r *wallet.PaymentReservation) (refuse, err error) {
-	row, err := x.queryRow(ctx, `SELECT state FROM transactions
-		WHERE payment_hash = ? AND type = 'outgoing' AND state IN ('pending', 'settled') LIMIT 1`, r.PaymentHash)
+// liveHashRefusal names the live outgoing row of hash: paid or in flight.
+func (s *Store) liveHashRefusal(ctx context.Context, hash string) error {
+	refuse, err := s.hashRefusal(ctx, s.pool(), hash)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if refuse == nil { // it failed in the meantime; the caller may retry
+		return fmt.Errorf("%w: %s", wallet.ErrPaymentPending, hash)
+	}
+	return refuse
+}
+
+// hashRefusal refuses a payment hash that already has a settled or pending
+// outgoing row (refuse), or reports a store error (err).
+func (s *Store) hashRefusal(ctx context.Context, x runner, hash string) (refuse, err error) {
+	row := x.queryRow(ctx, `SELECT state FROM transactions
+		WHERE payment_hash = ? AND type = 'outgoing' AND state IN ('pending', 'settled') LIMIT 1`, hash)
 	var state string
 	switch err := row.Scan(&state); {
 	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("sqlite: reserve: %w", err)
+		return nil, s.d.errorf("reserve: %w", err)
 	case state == string(wallet.StateSettled):
-		return fmt.Errorf("%w: %s", wallet.ErrAlreadyPaid, r.PaymentHash), nil
+		return fmt.Errorf("%w: %s", wallet.ErrAlreadyPaid, hash), nil
 	default:
-		return fmt.Errorf("%w: %s", wallet.ErrPaymentPending, r.PaymentHash), nil
+		return fmt.Errorf("%w: %s", wallet.ErrPaymentPending, hash), nil
+	}
+}
+
+// checkReservation returns the refusal for r, if any (or an error of the
+// store itself). It runs inside the reservation's write transaction and
+// takes the connection's row first: where rows are locked, every
+// reservation of the connection, from any instance, waits there until the
+// previous one has committed, and then sees its row.
+func (s *Store) checkReservation(ctx context.Context, x runner, r *wallet.PaymentReservation) (refuse, err error) {
+	var (
+		balance, used int64
+		window        sql.NullInt64
+		found         = true
+	)
+	if r.ConnectionID != 0 {
+		row := x.queryRow(ctx, `SELECT balance_msat, budget_window_start, budget_used_msat
+			FROM connections WHERE id = ?`+s.d.LockRows, r.ConnectionID)
+		switch err := row.Scan(&balance, &window, &used); {
+		case errors.Is(err, sql.ErrNoRows):
+			found = false
+		case err != nil:
+			return nil, s.d.errorf("reserve: %w", err)
+		}
+	}
+	// Refusals come in a fixed order: hash, quota, balance.
+	if refuse, err := s.hashRefusal(ctx, x, r.PaymentHash); err != nil || refuse != nil {
+		return refuse, err
 	}
 	if r.ConnectionID == 0 {
 		return nil, nil // a node-level payment: no budget, no own balance
 	}
-	if row, err = x.queryRow(ctx, `SELECT balance_msat, budget_window_start, budget_used_msat FROM connections WHERE id = ?`,
-		r.ConnectionID); err != nil {
-		return nil, err
-	}
-	var (
-		balance, used int64
-		window        sql.NullInt64
-	)
-	if err := row.Scan(&balance, &window, &used); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
-		}
-		return nil, fmt.Errorf("sqlite: reserve: %w", err)
+	if !found {
+		return nil, fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
 	}
 	if r.Budget.Enabled() {
 		if ws := sinceArg(r.WindowStart); !window.Valid || window.Int64 != ws {
 			// A new window (or another instance's idea of it): count it once
 			// from the rows; from then on the counter is kept in step.
-			sum, err := sumQuery(ctx, x, budgetUsedSQL, r.ConnectionID, ws)
+			sum, err := s.sum(ctx, x, budgetUsedSQL, r.ConnectionID, ws)
 			if err != nil {
 				return nil, err
 			}
 			used = int64(sum)
 			if _, err := x.exec(ctx, `UPDATE connections SET budget_window_start = ?, budget_used_msat = ? WHERE id = ?`,
 				ws, used, r.ConnectionID); err != nil {
-				return nil, fmt.Errorf("sqlite: budget window: %w", err)
+				return nil, s.d.errorf("budget window: %w", err)
 			}
 		}
 		if err := r.Budget.Check(wallet.MSat(used), r.Amount, r.FeeReserve); err != nil {
@@ -171,12 +207,8 @@ func checkReservation(ctx context.Context, x runner, r *wallet.PaymentReservatio
 func (s *Store) SettlePayment(ctx context.Context, paymentHash, preimage string, fee wallet.MSat, settledAt time.Time) (*wallet.Transaction, error) {
 	at := orNow(settledAt).Unix()
 	return s.transition(ctx, wallet.TxOutgoing, paymentHash, func(x runner, t *wallet.Transaction) error {
-		switch t.State {
-		case wallet.StateSettled:
-			return wallet.ErrAlreadySettled
-		case wallet.StatePending:
-		default:
-			return wallet.ErrInvalidState
+		if err := movable(t, wallet.StatePending); err != nil {
+			return err
 		}
 		if _, err := x.exec(ctx, `UPDATE transactions SET state = 'settled', preimage = ?, fees_paid_msat = ?,
 			settled_at = ?, updated_at = ? WHERE id = ?`, preimage, int64(fee), at, at, t.ID); err != nil {
@@ -185,7 +217,7 @@ func (s *Store) SettlePayment(ctx context.Context, paymentHash, preimage string,
 		t.State, t.Preimage, t.FeesPaid = wallet.StateSettled, preimage, fee
 		t.SettledAt, t.UpdatedAt = time.Unix(at, 0).UTC(), time.Unix(at, 0).UTC()
 		// The reserve is released, the fee actually paid is spent.
-		return applyDelta(ctx, x, t, t.FeeReserve-fee, fee-t.FeeReserve)
+		return s.applyDelta(ctx, x, t, t.FeeReserve-fee, fee-t.FeeReserve)
 	})
 }
 
@@ -195,27 +227,24 @@ func (s *Store) SettlePayment(ctx context.Context, paymentHash, preimage string,
 func (s *Store) FailPayment(ctx context.Context, paymentHash, reason string, at time.Time) (*wallet.Transaction, error) {
 	ts := orNow(at).Unix()
 	return s.transition(ctx, wallet.TxOutgoing, paymentHash, func(x runner, t *wallet.Transaction) error {
-		switch t.State {
-		case wallet.StateSettled:
-			return wallet.ErrAlreadySettled
-		case wallet.StatePending:
-		default:
-			return wallet.ErrInvalidState
+		if err := movable(t, wallet.StatePending); err != nil {
+			return err
 		}
 		if _, err := x.exec(ctx, `UPDATE transactions SET state = 'failed', failure_reason = ?, updated_at = ? WHERE id = ?`,
 			reason, ts, t.ID); err != nil {
 			return err
 		}
 		t.State, t.FailureReason, t.UpdatedAt = wallet.StateFailed, reason, time.Unix(ts, 0).UTC()
-		return applyDelta(ctx, x, t, t.Amount+t.FeeReserve, -(t.Amount + t.FeeReserve))
+		return s.applyDelta(ctx, x, t, t.Amount+t.FeeReserve, -(t.Amount + t.FeeReserve))
 	})
 }
 
 // PendingPayments returns the outgoing payments still pending, oldest first
 // (to reconcile with the backend on start).
 func (s *Store) PendingPayments(ctx context.Context) ([]wallet.Transaction, error) {
-	return s.listTx(ctx, s.pool(), `SELECT `+txCols+` FROM transactions
+	rows, err := s.pool().query(ctx, `SELECT `+txCols+` FROM transactions
 		WHERE state = 'pending' AND type = 'outgoing' ORDER BY created_at, id`)
+	return collect(s, rows, err, "list transactions", s.scanTx)
 }
 
 // InsertInvoice stores an incoming invoice (Type "" or incoming; State ""
@@ -229,10 +258,10 @@ func (s *Store) InsertInvoice(ctx context.Context, t *wallet.Transaction) error 
 		t.State = wallet.StatePending
 	}
 	if t.Type != wallet.TxIncoming {
-		return fmt.Errorf("sqlite: InsertInvoice with type %q", t.Type)
+		return s.d.errorf("InsertInvoice with type %q", t.Type)
 	}
 	if t.PaymentHash == "" {
-		return errors.New("sqlite: invoice without payment hash")
+		return s.d.errorf("invoice without payment hash")
 	}
 	switch t.State {
 	case wallet.StatePending, wallet.StateAccepted, wallet.StateSettled, wallet.StateFailed:
@@ -242,11 +271,11 @@ func (s *Store) InsertInvoice(ctx context.Context, t *wallet.Transaction) error 
 	t.CreatedAt = orNow(t.CreatedAt).Truncate(time.Second).UTC()
 	t.UpdatedAt = t.CreatedAt
 	return s.write(ctx, func(x runner) error {
-		if err := insertTx(ctx, x, t); err != nil {
+		if err := s.insertTx(ctx, x, t); err != nil {
 			return err
 		}
 		if t.State == wallet.StateSettled { // an imported, already paid invoice
-			return applyDelta(ctx, x, t, t.Amount, 0)
+			return s.applyDelta(ctx, x, t, t.Amount, 0)
 		}
 		return nil
 	})
@@ -254,17 +283,14 @@ func (s *Store) InsertInvoice(ctx context.Context, t *wallet.Transaction) error 
 
 // SettleInvoice marks the invoice with paymentHash settled (from pending or
 // accepted), recording the preimage (if given) and the amount received (if
-// > 0). A second settle returns (row, wallet.ErrAlreadySettled) and changes
-// nothing; a canceled invoice gives (row, wallet.ErrInvalidState).
+// > 0). A second settle, from this or another instance, returns (row,
+// wallet.ErrAlreadySettled) and changes nothing; a canceled invoice gives
+// (row, wallet.ErrInvalidState).
 func (s *Store) SettleInvoice(ctx context.Context, paymentHash, preimage string, amountReceived wallet.MSat, settledAt time.Time) (*wallet.Transaction, error) {
 	at := orNow(settledAt).Unix()
 	return s.transition(ctx, wallet.TxIncoming, paymentHash, func(x runner, t *wallet.Transaction) error {
-		switch t.State {
-		case wallet.StateSettled:
-			return wallet.ErrAlreadySettled
-		case wallet.StatePending, wallet.StateAccepted:
-		default:
-			return wallet.ErrInvalidState
+		if err := movable(t, wallet.StatePending, wallet.StateAccepted); err != nil {
+			return err
 		}
 		if preimage != "" {
 			t.Preimage = preimage
@@ -277,7 +303,7 @@ func (s *Store) SettleInvoice(ctx context.Context, paymentHash, preimage string,
 			return err
 		}
 		t.State, t.SettledAt, t.UpdatedAt = wallet.StateSettled, time.Unix(at, 0).UTC(), time.Unix(at, 0).UTC()
-		return applyDelta(ctx, x, t, t.Amount, 0)
+		return s.applyDelta(ctx, x, t, t.Amount, 0)
 	})
 }
 
@@ -290,12 +316,8 @@ func (s *Store) MarkInvoiceAccepted(ctx context.Context, paymentHash string, set
 		if t.State != wallet.StatePending {
 			return wallet.ErrInvalidState
 		}
-		var dl any
-		if settleDeadline > 0 {
-			dl = int64(settleDeadline)
-		}
 		_, err := x.exec(ctx, `UPDATE transactions SET state = 'accepted', settle_deadline = ?, updated_at = ? WHERE id = ?`,
-			dl, ts, t.ID)
+			deadlineArg(settleDeadline), ts, t.ID)
 		t.State, t.SettleDeadline, t.UpdatedAt = wallet.StateAccepted, settleDeadline, time.Unix(ts, 0).UTC()
 		return err
 	})
@@ -306,12 +328,8 @@ func (s *Store) MarkInvoiceAccepted(ctx context.Context, paymentHash string, set
 func (s *Store) MarkInvoiceCanceled(ctx context.Context, paymentHash string, at time.Time) (*wallet.Transaction, error) {
 	ts := orNow(at).Unix()
 	return s.transition(ctx, wallet.TxIncoming, paymentHash, func(x runner, t *wallet.Transaction) error {
-		switch t.State {
-		case wallet.StateSettled:
-			return wallet.ErrAlreadySettled
-		case wallet.StatePending, wallet.StateAccepted:
-		default:
-			return wallet.ErrInvalidState
+		if err := movable(t, wallet.StatePending, wallet.StateAccepted); err != nil {
+			return err
 		}
 		_, err := x.exec(ctx, `UPDATE transactions SET state = 'failed', failure_reason = 'canceled', updated_at = ? WHERE id = ?`,
 			ts, t.ID)
@@ -320,24 +338,25 @@ func (s *Store) MarkInvoiceCanceled(ctx context.Context, paymentHash string, at 
 	})
 }
 
-// transition loads the current row of (typ, paymentHash) in a write
-// transaction and lets fn change it. fn's sentinel errors are returned
-// together with the (unchanged) row.
+// transition loads (locking it where the dialect locks rows) the current
+// row of (typ, paymentHash) in a write transaction and lets fn change it.
+// Two instances changing the same row queue on it; the second sees the
+// first's result, so exactly one of them makes the change (and notifies).
+// fn's sentinel errors are returned together with the (unchanged) row.
 func (s *Store) transition(ctx context.Context, typ wallet.TxType, paymentHash string, fn func(x runner, t *wallet.Transaction) error) (*wallet.Transaction, error) {
 	var (
 		t      *wallet.Transaction
 		refuse error
 	)
 	err := s.write(ctx, func(x runner) error {
+		refuse = nil
 		// For payments, the live (pending, else settled) row wins over
 		// earlier failed attempts.
-		row, err := x.queryRow(ctx, `SELECT `+txCols+` FROM transactions WHERE payment_hash = ? AND type = ?
+		row := x.queryRow(ctx, `SELECT `+txCols+` FROM transactions WHERE payment_hash = ? AND type = ?
 			ORDER BY CASE state WHEN 'pending' THEN 0 WHEN 'accepted' THEN 0 WHEN 'settled' THEN 1 ELSE 2 END, id DESC
-			LIMIT 1`, paymentHash, string(typ))
-		if err != nil {
-			return err
-		}
-		if t, err = scanTx(row); err != nil {
+			LIMIT 1`+s.d.LockRows, paymentHash, string(typ))
+		var err error
+		if t, err = s.scanTx(row); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: %s transaction %s", wallet.ErrNotFound, typ, paymentHash)
 			}
@@ -349,7 +368,7 @@ func (s *Store) transition(ctx context.Context, typ wallet.TxType, paymentHash s
 			return nil // nothing written; commit the empty transaction
 		}
 		if err != nil {
-			return fmt.Errorf("sqlite: update transaction: %w", err)
+			return s.d.errorf("update transaction: %w", err)
 		}
 		return nil
 	})
@@ -360,6 +379,18 @@ func (s *Store) transition(ctx context.Context, typ wallet.TxType, paymentHash s
 		return t, fmt.Errorf("%w: %s transaction %s is %s", refuse, typ, paymentHash, t.State)
 	}
 	return t, nil
+}
+
+// movable refuses to move t unless it is in one of the states from: a
+// settled row is wallet.ErrAlreadySettled, any other wallet.ErrInvalidState.
+func movable(t *wallet.Transaction, from ...wallet.TxState) error {
+	switch {
+	case slices.Contains(from, t.State):
+		return nil
+	case t.State == wallet.StateSettled:
+		return wallet.ErrAlreadySettled
+	}
+	return wallet.ErrInvalidState
 }
 
 // Transaction returns the newest transaction with paymentHash, optionally
@@ -375,11 +406,8 @@ func (s *Store) Transaction(ctx context.Context, connID int64, typ wallet.TxType
 		q += ` AND type = ?`
 		args = append(args, string(typ))
 	}
-	row, err := s.pool().queryRow(ctx, q+` ORDER BY id DESC LIMIT 1`, args...)
-	if err != nil {
-		return nil, err
-	}
-	t, err := scanTx(row)
+	row := s.pool().queryRow(ctx, q+` ORDER BY id DESC LIMIT 1`, args...)
+	t, err := s.scanTx(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: transaction %s", wallet.ErrNotFound, paymentHash)
 	}
@@ -387,7 +415,8 @@ func (s *Store) Transaction(ctx context.Context, connID int64, typ wallet.TxType
 }
 
 // ListTransactions returns one page of transactions matching q, newest
-// first (created_at, then id), and the number of all matching rows.
+// first (created_at, then id), and the number of all matching rows, both
+// from one snapshot.
 func (s *Store) ListTransactions(ctx context.Context, q wallet.TxQuery) ([]wallet.Transaction, int, error) {
 	var (
 		where []string
@@ -412,39 +441,26 @@ func (s *Store) ListTransactions(ctx context.Context, q wallet.TxQuery) ([]walle
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := int64(q.Limit)
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	limit := int64(math.MaxInt64) // no limit, in a way both databases take
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
 	}
+	countQ := `SELECT COUNT(*) FROM transactions` + cond
+	pageQ := `SELECT ` + txCols + ` FROM transactions` + cond + ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
 	var (
 		total int
 		out   []wallet.Transaction
 	)
-	// Prepare before taking a pooled connection for the transaction, so
-	// concurrent listings cannot exhaust the pool while preparing.
-	x := s.pool()
-	countSt, err := x.prep(ctx, false, `SELECT COUNT(*) FROM transactions`+cond)
+	err := s.db.Snapshot(ctx, func(tx Querier) error {
+		x := runner{s, tx}
+		if err := x.queryRow(ctx, countQ, args...).Scan(&total); err != nil {
+			return s.d.errorf("count transactions: %w", err)
+		}
+		rows, err := x.query(ctx, pageQ, append(args, limit, int64(max(q.Offset, 0)))...)
+		out, err = collect(s, rows, err, "list transactions", s.scanTx)
+		return err
+	})
 	if err != nil {
-		return nil, 0, err
-	}
-	st, err := x.prep(ctx, false, `SELECT `+txCols+` FROM transactions`+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
-	if err != nil {
-		return nil, 0, err
-	}
-	// One read transaction so the page and the count see the same snapshot.
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list transactions: %w", err)
-	}
-	defer tx.Rollback()
-	if err := tx.StmtContext(ctx, countSt).QueryRowContext(ctx, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: count transactions: %w", err)
-	}
-	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, append(args, limit, max(q.Offset, 0))...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list transactions: %w", err)
-	}
-	if out, err = collectTx(rows); err != nil {
 		return nil, 0, err
 	}
 	return out, total, nil
@@ -453,23 +469,20 @@ func (s *Store) ListTransactions(ctx context.Context, q wallet.TxQuery) ([]walle
 // BudgetUsed returns what the connection's outgoing payments created since
 // since (zero = ever) count against its budget.
 func (s *Store) BudgetUsed(ctx context.Context, connID int64, since time.Time) (wallet.MSat, error) {
-	return sumQuery(ctx, s.pool(), budgetUsedSQL, connID, sinceArg(since))
+	return s.sum(ctx, s.pool(), budgetUsedSQL, connID, sinceArg(since))
 }
 
 // IsolatedBalance returns the connection's own balance: settled incoming
 // minus settled outgoing (with fees) minus pending outgoing (with reserve).
 // wallet.ErrNotFound if there is no such connection.
 func (s *Store) IsolatedBalance(ctx context.Context, connID int64) (wallet.MSat, error) {
-	row, err := s.pool().queryRow(ctx, `SELECT balance_msat FROM connections WHERE id = ?`, connID)
-	if err != nil {
-		return 0, err
-	}
+	row := s.pool().queryRow(ctx, `SELECT balance_msat FROM connections WHERE id = ?`, connID)
 	var n int64
 	if err := row.Scan(&n); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("%w: connection %d", wallet.ErrNotFound, connID)
 		}
-		return 0, fmt.Errorf("sqlite: balance: %w", err)
+		return 0, s.d.errorf("balance: %w", err)
 	}
 	return wallet.MSat(n), nil
 }
@@ -481,101 +494,93 @@ func sinceArg(t time.Time) int64 {
 	return t.Unix()
 }
 
-func sumQuery(ctx context.Context, x runner, q string, args ...any) (wallet.MSat, error) {
-	row, err := x.queryRow(ctx, q, args...)
-	if err != nil {
-		return 0, err
+func deadlineArg(d uint32) any {
+	if d == 0 {
+		return nil
 	}
+	return int64(d)
+}
+
+func (s *Store) sum(ctx context.Context, x runner, q string, args ...any) (wallet.MSat, error) {
+	row := x.queryRow(ctx, q, args...)
 	var n int64
 	if err := row.Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: sum: %w", err)
+		return 0, s.d.errorf("sum: %w", err)
 	}
 	return wallet.MSat(n), nil
 }
 
-func insertTx(ctx context.Context, x runner, t *wallet.Transaction) error {
+func (s *Store) insertTx(ctx context.Context, x runner, t *wallet.Transaction) error {
 	var reqID any
 	if t.RequestEventID != (nostr.EventID{}) {
 		reqID = t.RequestEventID.String()
 	}
-	var dl any
-	if t.SettleDeadline > 0 {
-		dl = int64(t.SettleDeadline)
-	}
-	row, err := x.writeRow(ctx, `INSERT INTO transactions (connection_id, request_event_id, type, state, hold, invoice,
+	row := x.queryRow(ctx, `INSERT INTO transactions (connection_id, request_event_id, type, state, hold, invoice,
 		description, description_hash, preimage, payment_hash, amount_msat, fees_paid_msat, fee_reserve_msat,
 		created_at, updated_at, expires_at, settled_at, settle_deadline, metadata, failure_reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		idArg(t.ConnectionID), reqID, string(t.Type), string(t.State), boolInt(t.Hold), t.Invoice,
+		idArg(t.ConnectionID), reqID, string(t.Type), string(t.State), t.Hold, t.Invoice,
 		t.Description, t.DescriptionHash, t.Preimage, t.PaymentHash, int64(t.Amount), int64(t.FeesPaid), int64(t.FeeReserve),
-		t.CreatedAt.Unix(), t.UpdatedAt.Unix(), unixArg(t.ExpiresAt), unixArg(t.SettledAt), dl,
+		t.CreatedAt.Unix(), t.UpdatedAt.Unix(), unixArg(t.ExpiresAt), unixArg(t.SettledAt), deadlineArg(t.SettleDeadline),
 		textArg(t.Metadata), t.FailureReason)
-	if err != nil {
-		return err
-	}
 	if err := row.Scan(&t.ID); err != nil {
 		switch {
-		case isUnique(err):
+		case s.d.isUnique(err):
 			return fmt.Errorf("%w: %s transaction %s", wallet.ErrExists, t.Type, t.PaymentHash)
-		case isForeignKey(err):
+		case s.d.isForeignKey(err):
 			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, t.ConnectionID)
 		}
-		return fmt.Errorf("sqlite: insert transaction: %w", err)
+		return s.d.errorf("insert transaction: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) listTx(ctx context.Context, x runner, q string, args ...any) ([]wallet.Transaction, error) {
-	rows, err := x.query(ctx, q, args...)
+// collect scans every row of a query (rows, err) that lists what.
+func collect[T any](s *Store, rows Rows, err error, what string, scan func(scanner) (*T, error)) ([]T, error) {
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list transactions: %w", err)
+		return nil, s.d.errorf("%s: %w", what, err)
 	}
-	return collectTx(rows)
-}
-
-func collectTx(rows *sql.Rows) ([]wallet.Transaction, error) {
 	defer rows.Close()
-	var out []wallet.Transaction
+	var out []T
 	for rows.Next() {
-		t, err := scanTx(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *t)
+		out = append(out, *v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list transactions: %w", err)
+		return nil, s.d.errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
 
-func scanTx(sc scanner) (*wallet.Transaction, error) {
+func (s *Store) scanTx(sc scanner) (*wallet.Transaction, error) {
 	var (
 		t                      wallet.Transaction
 		conn, expires, settled sql.NullInt64
 		deadline               sql.NullInt64
 		reqID, meta            sql.NullString
 		typ, state             string
-		hold                   int64
 		amount, fees, reserve  int64
 		created, updated       int64
 	)
-	err := sc.Scan(&t.ID, &conn, &reqID, &typ, &state, &hold, &t.Invoice, &t.Description, &t.DescriptionHash,
+	err := sc.Scan(&t.ID, &conn, &reqID, &typ, &state, &t.Hold, &t.Invoice, &t.Description, &t.DescriptionHash,
 		&t.Preimage, &t.PaymentHash, &amount, &fees, &reserve, &created, &updated,
 		&expires, &settled, &deadline, &meta, &t.FailureReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: scan transaction: %w", err)
+		return nil, s.d.errorf("scan transaction: %w", err)
 	}
 	t.ConnectionID = conn.Int64
 	if reqID.Valid {
 		if t.RequestEventID, err = nostr.ParseEventID(reqID.String); err != nil {
-			return nil, fmt.Errorf("sqlite: transaction %d request id: %w", t.ID, err)
+			return nil, s.d.errorf("transaction %d request id: %w", t.ID, err)
 		}
 	}
-	t.Type, t.State, t.Hold = wallet.TxType(typ), wallet.TxState(state), hold != 0
+	t.Type, t.State = wallet.TxType(typ), wallet.TxState(state)
 	t.Amount, t.FeesPaid, t.FeeReserve = wallet.MSat(amount), wallet.MSat(fees), wallet.MSat(reserve)
 	t.CreatedAt, t.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	t.ExpiresAt, t.SettledAt = unixTime(expires), unixTime(settled)
