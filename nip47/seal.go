@@ -1,6 +1,7 @@
 package nip47
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -308,10 +309,17 @@ func hexEqual(s string, k nostr.PublicKey) bool {
 }
 
 // Recipient returns the key named by the event's p tag, which a service with one key
-// per connection uses to pick the key to open a request with.
+// per connection uses to pick the key to open a request with. Only the form is checked
+// (64 lowercase hex), not that the key is on the curve: that costs a square root per
+// request, and the key is only looked up among the service's own keys, which all are.
 func Recipient(ev *nostr.Event) (nostr.PublicKey, bool) {
-	pk, err := nostr.ParsePublicKey(ev.Tags.Value("p"))
-	return pk, err == nil
+	var pk nostr.PublicKey
+	v := ev.Tags.Value("p")
+	if !nostr.IsHex32(v) {
+		return pk, false
+	}
+	hex.Decode(pk[:], []byte(v))
+	return pk, true
 }
 
 // ResponseTo returns the request id named by a response's e tag.

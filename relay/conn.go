@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -328,7 +329,9 @@ func (c *conn) onEvent(ctx context.Context, ev *nostr.Event) {
 		c.send(ctx, okMessage(id, true, ""))
 		return
 	}
-	switch r.store.add(ev, evJSON) {
+	// Stored events stay in memory (a wallet with 100,000 connections keeps as many info
+	// events): keep their JSON without the spare capacity appending left.
+	switch r.store.add(ev, bytes.Clone(evJSON)) {
 	case resDuplicate:
 		c.send(ctx, okMessage(id, true, "duplicate: already have this event"))
 		return

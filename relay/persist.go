@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,7 +100,7 @@ func (p *persister) load(now int64) (loaded, bad int, err error) {
 			case !isStored(ev.Kind):
 			case expirationOf(&ev) != 0 && expirationOf(&ev) <= now:
 			default:
-				p.store.add(&ev, ev.AppendJSON(nil))
+				p.store.add(&ev, bytes.Clone(ev.AppendJSON(nil))) // no spare capacity kept
 				loaded++
 			}
 		}

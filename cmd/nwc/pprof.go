@@ -9,19 +9,20 @@ import (
 )
 
 // servePprof serves the Go runtime profiles (CPU, heap, goroutines...) on addr, which must
-// be a loopback address: profiles reveal internals. It returns a function that stops it.
+// be a loopback address: profiles reveal internals. It returns the address it listens on
+// and a function that stops it.
 // Used by the benchmarks (docs/benchmarks.md) with `go tool pprof http://ADDR/debug/pprof/profile`.
-func servePprof(addr string) (stop func(), err error) {
+func servePprof(addr string) (bound string, stop func(), err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("bad --pprof %q: %w", addr, err)
+		return "", nil, fmt.Errorf("bad --pprof %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("bad --pprof %q: only a loopback address is allowed", addr)
+		return "", nil, fmt.Errorf("bad --pprof %q: only a loopback address is allowed", addr)
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--pprof: %w", err)
+		return "", nil, fmt.Errorf("--pprof: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -37,5 +38,5 @@ func servePprof(addr string) (stop func(), err error) {
 			return
 		}
 	}()
-	return func() { srv.Close(); <-done }, nil
+	return l.Addr().String(), func() { srv.Close(); <-done }, nil
 }

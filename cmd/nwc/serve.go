@@ -85,7 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer srv.Close()
 	if *pprofAddr != "" {
-		stopPprof, err := servePprof(*pprofAddr)
+		_, stopPprof, err := servePprof(*pprofAddr)
 		if err != nil {
 			fmt.Fprintln(stderr, "nwc serve:", err)
 			return 2

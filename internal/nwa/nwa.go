@@ -179,6 +179,7 @@ func (r *Request) Connection(now time.Time) *wallet.Connection {
 type Store interface {
 	CreateConnection(ctx context.Context, c *wallet.Connection, serviceKey func(index uint32) (nostr.PublicKey, error)) error
 	ListConnections(ctx context.Context) ([]wallet.Connection, error)
+	NextKeyIndex(ctx context.Context) (uint32, error)
 	GetSetting(ctx context.Context, key string) (string, error)
 	PutSetting(ctx context.Context, key, value string) error
 }

@@ -208,7 +208,8 @@ func TestCreateAndRelaySync(t *testing.T) {
 	ctx := context.Background()
 	st, keys := openStore(t)
 	pool := &fakePool{urls: []string{"ws://127.0.0.1:7447"}}
-	sync := NewRelaySync(st, pool)
+	counted := &countingStore{Store: st}
+	sync := NewRelaySync(counted, pool)
 	app := nostr.GenerateSecretKey()
 	r, err := Parse("nostr+walletauth://"+app.Public().String()+"?relay=wss://app.example/&relay=ws://127.0.0.1:7447&request_methods=get_balance", testNow)
 	if err != nil {
@@ -230,8 +231,12 @@ func TestCreateAndRelaySync(t *testing.T) {
 	if err != nil || !slices.Equal(added, []string{"wss://app.example"}) {
 		t.Fatalf("first sync added %v (%v), want only the app's relay we lacked", added, err)
 	}
+	lists := counted.lists
 	if added, err := sync.Sync(ctx); err != nil || len(added) != 0 {
 		t.Fatalf("second sync added %v (%v)", added, err)
+	}
+	if counted.lists != lists {
+		t.Fatal("a sync with no new connection listed every connection again")
 	}
 	if _, err := Create(ctx, st, keys, r, testNow); !errors.Is(err, ErrAlreadyConnected) {
 		t.Fatalf("second approval: %v, want ErrAlreadyConnected", err)
@@ -304,4 +309,15 @@ func TestPublish(t *testing.T) {
 	if _, err := Publish(short, []string{dead}, ev, nil); !errors.Is(err, ErrNotPublished) {
 		t.Fatalf("publish to a dead relay: %v, want ErrNotPublished", err)
 	}
+}
+
+// countingStore counts full connection listings.
+type countingStore struct {
+	Store
+	lists int
+}
+
+func (c *countingStore) ListConnections(ctx context.Context) ([]wallet.Connection, error) {
+	c.lists++
+	return c.Store.ListConnections(ctx)
 }

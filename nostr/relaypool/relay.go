@@ -84,6 +84,25 @@ func (c *conn) enqueue(msg []byte, maxBytes int) bool {
 	return true
 }
 
+// enqueueSub adds a REQ or CLOSE to the send queue outside the MaxQueueBytes budget: their
+// size is set by the caller's subscriptions (a wallet service with 100,000 keys sends
+// megabytes of filters at once on every connect), not by a relay that fails to keep up,
+// and counting them would get every such connection killed as slow, again and again.
+func (c *conn) enqueueSub(msg []byte) bool {
+	c.qmu.Lock()
+	if c.dead {
+		c.qmu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, msg)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 func (c *conn) take() [][]byte {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()

@@ -200,7 +200,7 @@ func (s *Subscription) Close() {
 		}
 		for _, sr := range s.relays {
 			if sr.conn != nil && !sr.closed {
-				sr.conn.enqueue(closeMessage(s.id), p.opts.MaxQueueBytes)
+				sr.conn.enqueueSub(closeMessage(s.id))
 			}
 		}
 		s.timer.Stop()
@@ -250,7 +250,7 @@ func (p *Pool) sendREQ(s *Subscription, r *relay, c *conn, retry bool) {
 	if !retry {
 		sr.authTried = false
 	}
-	c.enqueue(msg, p.opts.MaxQueueBytes)
+	c.enqueueSub(msg)
 }
 
 // subOn returns the subscription id and its state on c's relay if the REQ is live on c.
