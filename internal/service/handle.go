@@ -155,7 +155,14 @@ func (s *Service) record(ctx context.Context, r *request, at time.Time) bool {
 	return true
 }
 
+// touchEvery is how fresh "last used" is kept: a busy connection would otherwise cost one
+// more write transaction on every request.
+const touchEvery = time.Minute
+
 func (s *Service) touch(ctx context.Context, r *request, at time.Time) {
+	if at.Sub(r.conn.LastUsedAt) < touchEvery {
+		return
+	}
 	if err := s.cfg.Store.TouchConnection(ctx, r.conn.ID, at); err != nil {
 		r.log.Warn("touch connection", "err", err)
 	}

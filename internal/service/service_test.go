@@ -639,3 +639,17 @@ func TestHoldInvoiceFlow(t *testing.T) {
 	e.ok(merchant, nip47.MethodCancelHoldInvoice, nip47.CancelHoldInvoiceParams{PaymentHash: hold.PaymentHash}, nil)
 	e.fails(merchant, nip47.MethodSettleHoldInvoice, nip47.SettleHoldInvoiceParams{Preimage: hex.EncodeToString([]byte("another preimage of 32 bytes...!"))}, nip47.CodeOther)
 }
+
+func TestLastUsedIsRecorded(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.connect(wallet.Connection{})
+	before := time.Now().Add(-time.Second)
+	e.ok(a, nip47.MethodGetBalance, nil, nil)
+	c, err := e.store.ConnectionByID(e.ctx, a.conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LastUsedAt.Before(before) {
+		t.Fatalf("last used %v, want the time of the request", c.LastUsedAt)
+	}
+}
