@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/nwc-go/nwc/nostr"
 )
 
 // Request is the decrypted content of a request event (kind 23194).
@@ -30,7 +32,7 @@ func NewRequest(method Method, params any) (*Request, error) {
 // AppendJSON appends {"method":…,"params":…} to b. Params must be valid JSON (see Seal).
 func (r *Request) AppendJSON(b []byte) []byte {
 	b = append(b, `{"method":`...)
-	b = appendJSONString(b, string(r.Method))
+	b = nostr.AppendJSONString(b, string(r.Method))
 	b = append(b, `,"params":`...)
 	b = appendRawOr(b, r.Params, "{}")
 	return append(b, '}')
@@ -161,16 +163,16 @@ func (r *Response) Decode(v any) error {
 // failure. Result must be valid JSON (see Seal).
 func (r *Response) AppendJSON(b []byte) []byte {
 	b = append(b, `{"result_type":`...)
-	b = appendJSONString(b, string(r.ResultType))
+	b = nostr.AppendJSONString(b, string(r.ResultType))
 	if r.Error == nil {
 		b = append(b, `,"error":null,"result":`...)
 		b = appendRawOr(b, r.Result, "{}")
 		return append(b, '}')
 	}
 	b = append(b, `,"error":{"code":`...)
-	b = appendJSONString(b, string(r.Error.Code))
+	b = nostr.AppendJSONString(b, string(r.Error.Code))
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, r.Error.Message)
+	b = nostr.AppendJSONString(b, r.Error.Message)
 	return append(b, `},"result":null}`...)
 }
 

@@ -295,6 +295,8 @@ func checkRecipient(sk *nostr.SecretKey, ev *nostr.Event) error {
 	return nil
 }
 
+const hexDigits = "0123456789abcdef"
+
 // hexEqual reports whether s is the lowercase hex of k, without allocating.
 func hexEqual(s string, k nostr.PublicKey) bool {
 	if len(s) != 64 {

@@ -253,6 +253,11 @@ func appendTags(b []byte, tags Tags) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string with the NIP-01 escaping used for event ids:
+// the seven short escapes, \u00XX for other control characters, every other byte
+// verbatim. It is valid JSON for any other use too (nip47 writes its envelopes with it).
+func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString writes s as a JSON string with NIP-01 escaping: the seven short escapes,
 // \u00XX for other control characters, every other byte verbatim.
 func appendString(b []byte, s string) []byte {
