@@ -25,7 +25,7 @@ func sha256Hex(b []byte) string {
 type spend struct {
 	hash, invoice, desc, descHash string
 	amount                        wallet.MSat
-	expires                       bolt11.Invoice
+	expiresAt                     time.Time // zero for keysend
 	metadata                      json.RawMessage
 	pay                           func(ctx context.Context, maxFee int64) (lightning.PayResult, error)
 }
@@ -50,7 +50,7 @@ func (s *Service) payInvoice(ctx context.Context, r *request, invoice string, am
 	}
 	sp := spend{
 		hash: hex.EncodeToString(inv.PaymentHash[:]), invoice: invoice, desc: inv.Description,
-		amount: wallet.MSat(amount), expires: *inv, metadata: meta,
+		amount: wallet.MSat(amount), expiresAt: inv.ExpiresAt(), metadata: meta,
 	}
 	if inv.DescriptionHash != nil {
 		sp.descHash = hex.EncodeToString(inv.DescriptionHash[:])
@@ -112,12 +112,9 @@ func (s *Service) spend(ctx context.Context, r *request, sp spend) reply {
 		ConnectionID: r.conn.ID, RequestEventID: r.ev.ID, PaymentHash: sp.hash, Invoice: sp.invoice,
 		Description: sp.desc, DescriptionHash: sp.descHash, Amount: sp.amount, FeeReserve: reserve,
 		Budget: r.conn.Budget, WindowStart: r.conn.Budget.WindowStart(now, s.cfg.Location),
-		Isolated: r.conn.Isolated, CreatedAt: now, Metadata: sp.metadata,
+		Isolated: r.conn.Isolated, CreatedAt: now, ExpiresAt: sp.expiresAt, Metadata: sp.metadata,
+		Request: r.begin, // a single payment: recorded in the reservation's transaction
 	}
-	if sp.invoice != "" {
-		res.ExpiresAt = sp.expires.ExpiresAt()
-	}
-	res.Request = r.begin // a single payment: recorded in the reservation's transaction
 	if _, err := s.cfg.Store.ReservePayment(ctx, res); err != nil {
 		if errors.Is(err, wallet.ErrDuplicateRequest) {
 			return reply{duplicate: true}
