@@ -35,12 +35,16 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, fmt.Errorf("bad --expires %q: the time has passed", s)
+		}
 		return t, nil
 	}
 	if strings.HasSuffix(s, "d") {
+		// At most 100 years: more days than that would overflow a time.Duration.
 		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err != nil || n <= 0 {
-			return time.Time{}, fmt.Errorf("bad --expires %q: want e.g. 30d, 12h or an RFC 3339 time", s)
+		if err != nil || n <= 0 || n > 36_500 {
+			return time.Time{}, fmt.Errorf("bad --expires %q: want e.g. 30d (at most 36500d), 12h or an RFC 3339 time", s)
 		}
 		return now.Add(time.Duration(n) * 24 * time.Hour), nil
 	}
