@@ -3,6 +3,7 @@ package nostr
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,32 @@ func FuzzEventJSON(f *testing.F) {
 		}
 		if (verr == nil) != (e2.Verify() == nil) {
 			t.Fatalf("Verify changed after round trip: %v", verr)
+		}
+	})
+}
+
+// FuzzFilterJSON: a filter that decodes re-encodes to one that decodes to the same filter.
+func FuzzFilterJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"kinds":[23194],"#p":["` + strings.Repeat("a", 64) + `"]}`,
+		`{"ids":["x"],"authors":[],"since":1,"until":2,"limit":5,"#e":["y"],"#pp":["z"]}`, `{"limit":-1}`, `[]`, `{"since":"x"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a Filter
+		if err := json.Unmarshal(data, &a); err != nil {
+			return
+		}
+		out, err := json.Marshal(a)
+		if err != nil {
+			t.Fatalf("marshal %+v: %v", a, err)
+		}
+		var b Filter
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		again, _ := json.Marshal(b)
+		if string(again) != string(out) {
+			t.Fatalf("not stable: %s then %s", out, again)
 		}
 	})
 }
