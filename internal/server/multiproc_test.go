@@ -654,28 +654,10 @@ func TestMultiInstance(t *testing.T) {
 			ids[i] = evs[i].ID
 		}
 		start := time.Now()
-		var wg sync.WaitGroup
-		for _, ev := range evs {
-			wg.Go(func() { app.publish(ev) })
-		}
-		wg.Wait()
+		app.publishAll(evs)
 		got := app.collectN(n, 60*time.Second, ids...)
 		took := time.Since(start)
-		ok, quota := 0, 0
-		for _, id := range ids {
-			rs := got[id]
-			if len(rs) != 1 {
-				t.Fatalf("request answered %d times", len(rs))
-			}
-			switch {
-			case rs[0].Error == nil:
-				ok++
-			case rs[0].Error.Code == nip47.CodeQuotaExceeded:
-				quota++
-			default:
-				t.Fatalf("unexpected error %+v", rs[0].Error)
-			}
-		}
+		ok, quota := payOutcomes(t, got, ids)
 		want := map[string]bool{}
 		for _, id := range ids {
 			want[id.String()] = true

@@ -364,28 +364,8 @@ func TestConcurrentPaymentsOverRelay(t *testing.T) {
 		evs[i] = app.request(nip47.MethodPayInvoice, nip47.PayInvoiceParams{Invoice: strangerInvoice(t, 1_000_000).Bolt11})
 		ids[i] = evs[i].ID
 	}
-	var wg sync.WaitGroup
-	for _, ev := range evs {
-		wg.Add(1)
-		go func() { defer wg.Done(); app.publish(ev) }()
-	}
-	wg.Wait()
-	got := app.collectN(n, 30*time.Second, ids...)
-	ok, quota := 0, 0
-	for _, id := range ids {
-		rs := got[id]
-		if len(rs) != 1 {
-			t.Fatalf("request answered %d times", len(rs))
-		}
-		switch {
-		case rs[0].Error == nil:
-			ok++
-		case rs[0].Error.Code == nip47.CodeQuotaExceeded:
-			quota++
-		default:
-			t.Fatalf("unexpected error %+v", rs[0].Error)
-		}
-	}
+	app.publishAll(evs)
+	ok, quota := payOutcomes(t, app.collectN(n, 30*time.Second, ids...), ids)
 	if ok != allowed || quota != n-allowed {
 		t.Fatalf("%d succeeded and %d were refused, want %d and %d", ok, quota, allowed, n-allowed)
 	}
@@ -403,4 +383,34 @@ func (a *rawApp) collectN(n int, d time.Duration, ids ...nostr.EventID) map[nost
 		out[id] = append(out[id], rs...)
 	}
 	return out
+}
+
+// publishAll publishes evs at once, from one goroutine each.
+func (a *rawApp) publishAll(evs []*nostr.Event) {
+	var wg sync.WaitGroup
+	for _, ev := range evs {
+		wg.Go(func() { a.publish(ev) })
+	}
+	wg.Wait()
+}
+
+// payOutcomes counts the successes and QUOTA_EXCEEDED answers of pay requests; a request
+// answered other than exactly once, or with another error, fails the test.
+func payOutcomes(t *testing.T, got map[nostr.EventID][]*nip47.Response, ids []nostr.EventID) (ok, quota int) {
+	t.Helper()
+	for _, id := range ids {
+		rs := got[id]
+		if len(rs) != 1 {
+			t.Fatalf("request answered %d times", len(rs))
+		}
+		switch {
+		case rs[0].Error == nil:
+			ok++
+		case rs[0].Error.Code == nip47.CodeQuotaExceeded:
+			quota++
+		default:
+			t.Fatalf("unexpected error %+v", rs[0].Error)
+		}
+	}
+	return ok, quota
 }
