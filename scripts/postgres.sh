@@ -81,7 +81,7 @@ start() {
   fi
   local port tries=0
   while :; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22000 )) # below the ephemeral range
     tries=$((tries + 1))
     if port_free "$port" &&
       as_owner "$bin/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 -o \

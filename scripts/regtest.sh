@@ -112,12 +112,21 @@ pin() {
   log "pinned into $PINS"
 }
 
-# free_port prints a TCP port nothing listens on (checked by connecting).
+# free_port prints a TCP port nothing listens on (checked by connecting), taken from
+# outside the kernel's ephemeral range: a port picked inside it can be handed to an
+# outgoing connection (lncli, lnd -> btcd) before the daemon binds it, and CI once
+# failed that way ("bind: address already in use").
 TAKEN=" "
+port_window() {
+  local lo=32768 hi=60999
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  if [ "$lo" -gt 12000 ]; then echo "10000 $((lo - 1))"; else echo "$((hi + 1)) 65000"; fi
+}
 free_port() {
-  local p
+  local p from to
+  read -r from to <<<"$(port_window)"
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((from + (RANDOM * 32768 + RANDOM) % (to - from + 1)))
     case $TAKEN in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       TAKEN="$TAKEN$p "
@@ -187,18 +196,60 @@ start_btcd() { # name rpcport p2pport [extra...]
 }
 
 start_lnd() { # a|b
-  local n=$1 alias color
+  local n=$1 alias color attempt
   local rpc_var=LND_${n^^}_RPC rest_var=LND_${n^^}_REST p2p_var=LND_${n^^}_P2P
   case $n in a) alias=nwc-a color="#3399ff" ;; b) alias=nwc-b color="#ff9900" ;; *) die "node a or b" ;; esac
   mkdir -p "$DIR/$n"
-  spawn "lnd-$n" "$BIN/lnd" --lnddir="$DIR/$n" --noseedbackup --bitcoin.regtest --bitcoin.node=btcd \
-    --btcd.rpchost=127.0.0.1:"$CHAIN_RPC" --btcd.rpcuser=$RPCUSER --btcd.rpcpass=$RPCPASS \
-    --btcd.rpccert="$DIR/chain/rpc.cert" --listen=127.0.0.1:"${!p2p_var}" \
-    --rpclisten=127.0.0.1:"${!rpc_var}" --restlisten=127.0.0.1:"${!rest_var}" \
-    --alias="$alias" --color="$color" --accept-keysend --nobootstrap --debuglevel=info \
-    --trickledelay=50 --maxpendingchannels=10
-  TRIES=180 wait_for test -f "$DIR/$n/data/chain/bitcoin/regtest/admin.macaroon"
-  TRIES=180 wait_for lncli_n "$n" getinfo
+  for attempt in 1 2 3; do
+    spawn "lnd-$n" "$BIN/lnd" --lnddir="$DIR/$n" --noseedbackup --bitcoin.regtest --bitcoin.node=btcd \
+      --btcd.rpchost=127.0.0.1:"$CHAIN_RPC" --btcd.rpcuser=$RPCUSER --btcd.rpcpass=$RPCPASS \
+      --btcd.rpccert="$DIR/chain/rpc.cert" --listen=127.0.0.1:"${!p2p_var}" \
+      --rpclisten=127.0.0.1:"${!rpc_var}" --restlisten=127.0.0.1:"${!rest_var}" \
+      --alias="$alias" --color="$color" --accept-keysend --nobootstrap --debuglevel=info \
+      --trickledelay=50 --maxpendingchannels=10
+    if TRIES=180 wait_alive "lnd-$n" lncli_n "$n" getinfo; then return 0; fi
+    # lnd exited. A port taken between picking and binding is worth new ports; on a
+    # restart (start-node) the ports are fixed by the state file, so there is no retry.
+    if [ "${REPICK:-}" = 1 ] && grep -q "address already in use" "$DIR/logs/lnd-$n.out"; then
+      log "lnd-$n: a port was taken meanwhile (attempt $attempt); picking new ones"
+      printf -v "$rpc_var" %s "$(free_port)"
+      printf -v "$rest_var" %s "$(free_port)"
+      printf -v "$p2p_var" %s "$(free_port)"
+      write_state
+      continue
+    fi
+    die "lnd-$n exited; see $DIR/logs/lnd-$n.out"
+  done
+  die "lnd-$n could not bind its ports after 3 attempts"
+}
+
+# wait_alive NAME CMD... is wait_for that gives up (status 1) as soon as daemon NAME exits.
+wait_alive() {
+  local name=$1 tries=${TRIES:-120} i pid
+  shift
+  pid=$(cat "$DIR/pids/$name.pid")
+  for ((i = 0; i < tries * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.25
+  done
+  die "timed out waiting for: $*"
+}
+
+write_state() {
+  cat >"$DIR/state" <<EOF
+BIN=$BIN
+CHAIN_RPC=$CHAIN_RPC
+CHAIN_P2P=$CHAIN_P2P
+MINER_RPC=$MINER_RPC
+MINER_P2P=$MINER_P2P
+LND_A_RPC=$LND_A_RPC
+LND_A_REST=$LND_A_REST
+LND_A_P2P=$LND_A_P2P
+LND_B_RPC=$LND_B_RPC
+LND_B_REST=$LND_B_REST
+LND_B_P2P=$LND_B_P2P
+EOF
 }
 
 # Predicates for wait_for.
@@ -227,27 +278,15 @@ start() {
   CHAIN_RPC=$(free_port); CHAIN_P2P=$(free_port); MINER_RPC=$(free_port); MINER_P2P=$(free_port)
   LND_A_RPC=$(free_port); LND_A_REST=$(free_port); LND_A_P2P=$(free_port)
   LND_B_RPC=$(free_port); LND_B_REST=$(free_port); LND_B_P2P=$(free_port)
-  cat >"$DIR/state" <<EOF
-BIN=$BIN
-CHAIN_RPC=$CHAIN_RPC
-CHAIN_P2P=$CHAIN_P2P
-MINER_RPC=$MINER_RPC
-MINER_P2P=$MINER_P2P
-LND_A_RPC=$LND_A_RPC
-LND_A_REST=$LND_A_REST
-LND_A_P2P=$LND_A_P2P
-LND_B_RPC=$LND_B_RPC
-LND_B_REST=$LND_B_REST
-LND_B_P2P=$LND_B_P2P
-EOF
+  write_state
   # Whatever fails from here on, stop what was started.
   [ -n "${NWC_REGTEST_KEEP:-}" ] || trap 'log "start failed; stopping. Last log lines:"; tail -n 20 "$DIR"/logs/*.out >&2 || true; stop' EXIT
 
   start_btcd chain "$CHAIN_RPC" "$CHAIN_P2P"
   wait_for test -f "$DIR/chain/rpc.cert"
   wait_for chain_ctl getblockcount
-  start_lnd a
-  start_lnd b
+  REPICK=1 start_lnd a
+  REPICK=1 start_lnd b
   local addr pub_a pub_b txid inv
   addr=$(lncli_n b newaddress p2wkh | sed -n 's/.*"address":[[:space:]]*"\(.*\)".*/\1/p')
   [ -n "$addr" ] || die "no address from node b"
