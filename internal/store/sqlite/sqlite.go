@@ -38,7 +38,8 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this bin
 // dialect: one writer connection whose transactions are BEGIN IMMEDIATE
 // excludes other writers, so nothing needs row locks or retries.
 var dialect = sqlstore.Dialect{
-	Name: "sqlite",
+	Name:        "sqlite",
+	GroupCommit: true,
 	IsUnique: func(err error) bool {
 		c := sqliteCode(err)
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY

@@ -16,16 +16,22 @@ import (
 // wallet.ErrDuplicateRequest and must not execute it. connID 0 records a
 // request with no connection; an unknown connID is wallet.ErrNotFound.
 func (s *Store) BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error {
-	return s.insertRequest(ctx, s.pool(), &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt})
+	r := &wallet.Request{EventID: eventID, ConnectionID: connID, Method: method, ReceivedAt: receivedAt}
+	return s.logWrite(ctx, func(ctx context.Context, x runner) error { return s.insertRequest(ctx, x, r) })
 }
 
 // insertRequest is BeginRequest on x (autocommit, or a reservation's
 // transaction). A concurrent insert of the same id in another transaction
 // waits for that one: if it rolls back (its instance died), this one lands.
+// The insert is refused for a revoked connection (wallet.ErrRevoked): the
+// service serves from its in-memory copy of the connection, and this is
+// what makes a revocation by another process take effect at once.
 func (s *Store) insertRequest(ctx context.Context, x runner, r *wallet.Request) error {
+	conn := idArg(r.ConnectionID)
 	n, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-		r.EventID.String(), idArg(r.ConnectionID), r.Method, orNow(r.ReceivedAt).Unix())
+		SELECT ?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT) WHERE NOT EXISTS (SELECT 1 FROM connections WHERE id = ? AND revoked_at IS NOT NULL)
+		ON CONFLICT (event_id) DO NOTHING`,
+		r.EventID.String(), conn, r.Method, orNow(r.ReceivedAt).Unix(), conn)
 	if err != nil {
 		if s.d.isForeignKey(err) {
 			return fmt.Errorf("%w: connection %d", wallet.ErrNotFound, r.ConnectionID)
@@ -33,6 +39,12 @@ func (s *Store) insertRequest(ctx context.Context, x runner, r *wallet.Request) 
 		return s.d.errorf("begin request: %w", err)
 	}
 	if n == 0 {
+		// Recorded already, or refused for the revocation (rare: look which).
+		var dup bool
+		err := x.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests WHERE event_id = ?)`, r.EventID.String()).Scan(&dup)
+		if err == nil && !dup {
+			return fmt.Errorf("%w: connection %d", wallet.ErrRevoked, r.ConnectionID)
+		}
 		return fmt.Errorf("%w: %s", wallet.ErrDuplicateRequest, r.EventID)
 	}
 	return nil
@@ -41,9 +53,11 @@ func (s *Store) insertRequest(ctx context.Context, x runner, r *wallet.Request) 
 // FinishRequest records the outcome (wallet.OutcomeOK or a NIP-47 error
 // code) of a begun request. wallet.ErrNotFound if it was never begun.
 func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
-	n, err := s.pool().exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
-		WHERE event_id = ?`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
-	return s.affectedOne(n, err, "finish request")
+	return s.logWrite(ctx, func(ctx context.Context, x runner) error {
+		n, err := x.exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
+			WHERE event_id = ?`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
+		return s.affectedOne(n, err, "finish request")
+	})
 }
 
 // RecentRequests returns the newest requests of a connection (0 = all),

@@ -45,6 +45,11 @@ type Dialect struct {
 	// serialization conflict) that may simply run again.
 	Retryable func(error) bool
 
+	// GroupCommit batches request-log writes into shared transactions. For
+	// databases whose write transactions exclude each other anyway (SQLite);
+	// with row locks (PostgreSQL) one slow insert would hold a whole batch.
+	GroupCommit bool
+
 	// Migrations holds migrations/NNNN_name.sql, numbered from 1 without
 	// gaps.
 	Migrations fs.FS
@@ -107,16 +112,43 @@ type Store struct {
 	d     *Dialect
 	db    DB
 	bound sync.Map // query with ? → with $n, with d.NumberedParams
+	log   *batcher // request-log group commit, with d.GroupCommit
 }
 
 // New returns a Store on db, whose migrations the caller has applied.
 // Close closes db.
 func New(d *Dialect, db DB) *Store {
-	return &Store{d: d, db: db}
+	s := &Store{d: d, db: db}
+	if d.GroupCommit {
+		s.log = newBatcher(s)
+	}
+	return s
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.log != nil {
+		s.log.close()
+	}
+	return s.db.Close()
+}
+
+// GroupCommitStats reports how many batches of request-log writes were committed and how
+// many writes they held (zeros without Dialect.GroupCommit).
+func (s *Store) GroupCommitStats() (commits, writes uint64) {
+	if s.log == nil {
+		return 0, 0
+	}
+	return s.log.commits.Load(), s.log.writes.Load()
+}
+
+// logWrite runs a request-log write: batched with others (Dialect.GroupCommit), or alone.
+func (s *Store) logWrite(ctx context.Context, fn func(ctx context.Context, x runner) error) error {
+	if s.log != nil {
+		return s.log.do(ctx, fn)
+	}
+	return fn(ctx, s.pool())
+}
 
 // bind returns q with the dialect's placeholders.
 func (s *Store) bind(q string) string {

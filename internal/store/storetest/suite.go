@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"ConcurrentSettle", testConcurrentSettle},
 		{"ReserveRecordsRequest", testReserveRecordsRequest},
 		{"ConcurrentReserveSameRequest", testConcurrentReserveSameRequest},
+		{"RevokedRefusesRequests", testRevokedRefusesRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

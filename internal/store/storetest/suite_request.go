@@ -116,3 +116,38 @@ func testConcurrentReserveSameRequest(t *testing.T, h *harness) {
 		t.Fatalf("%d pending payments, %v; want 1", len(pend), err)
 	}
 }
+
+// testRevokedRefusesRequests: once a connection is revoked, its requests are not recorded
+// (wallet.ErrRevoked), by BeginRequest or by a reservation carrying the request, and a
+// repeat of a request recorded before the revocation is still a duplicate.
+func testRevokedRefusesRequests(t *testing.T, h *harness) {
+	c := h.conn(func(c *wallet.Connection) {
+		c.Budget = wallet.Budget{Limit: 3_000_000, Renewal: wallet.RenewalNever}
+	})
+	before := h.eventID()
+	if err := h.s.BeginRequest(h.ctx, before, c.ID, wallet.MethodGetBalance, t0); err != nil {
+		t.Fatal(err)
+	}
+	other := h.conn(nil)
+	if err := h.s.RevokeConnection(h.ctx, c.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "BeginRequest on a revoked connection",
+		h.s.BeginRequest(h.ctx, h.eventID(), c.ID, wallet.MethodGetBalance, t0), wallet.ErrRevoked)
+	r := h.reservation(c, 1_000, t0)
+	r.Request = &wallet.Request{EventID: h.eventID(), ConnectionID: c.ID, Method: wallet.MethodPayInvoice, ReceivedAt: t0}
+	_, err := h.s.ReservePayment(h.ctx, r)
+	wantErr(t, "reservation with its request on a revoked connection", err, wallet.ErrRevoked)
+	if _, err := h.s.Transaction(h.ctx, 0, "", r.PaymentHash); err == nil {
+		t.Fatal("a revoked connection reserved a payment")
+	}
+	wantErr(t, "repeat of a request recorded before the revocation",
+		h.s.BeginRequest(h.ctx, before, c.ID, wallet.MethodGetBalance, t0), wallet.ErrDuplicateRequest)
+	// Other connections, and requests without one, are unaffected.
+	if err := h.s.BeginRequest(h.ctx, h.eventID(), other.ID, wallet.MethodGetBalance, t0); err != nil {
+		t.Errorf("BeginRequest on another connection: %v", err)
+	}
+	if err := h.s.BeginRequest(h.ctx, h.eventID(), 0, wallet.MethodGetInfo, t0); err != nil {
+		t.Errorf("BeginRequest without a connection: %v", err)
+	}
+}
