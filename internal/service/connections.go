@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
-	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"unique"
 
 	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nip47"
@@ -14,62 +16,123 @@ import (
 // encryptions this service speaks, in order of preference.
 var encryptions = []nip47.Encryption{nip47.EncryptionNIP44, nip47.EncryptionNIP04}
 
-// refresh reloads the connections from the store. New ones are announced with their info
-// event; revoked ones are deleted from the relays. It reports whether the set of service
-// keys changed (the subscription must follow).
+// live is the service's copy of an active connection, which requests are served from.
+// A connection never changes after it is made except for its revocation and its last
+// use: a revocation shows in the store's ConnectionsVersion (the next refresh drops the
+// copy), and until then the store refuses to record the connection's requests, so a
+// revocation by another process takes effect at once without a read per request.
+type live struct {
+	*wallet.Connection
+	touched atomic.Int64 // unix seconds of the last "last used" write this process made or loaded
+}
+
+// refresh reloads the connections from the store when its ConnectionsVersion moved. New
+// ones are announced with their info event; revoked ones are deleted from the relays. It
+// reports whether the set of service keys changed (the subscription must follow).
 func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
+	version, err := s.cfg.Store.ConnectionsVersion(ctx)
+	if err != nil {
+		return false, err
+	}
+	s.mu.RLock()
+	same := version == s.version
+	s.mu.RUnlock()
+	if same {
+		return false, nil
+	}
 	list, err := s.cfg.Store.ListConnections(ctx)
 	if err != nil {
 		return false, err
 	}
-	next := make(map[nostr.PublicKey]*wallet.Connection, len(list))
-	for i := range list {
-		if !list[i].Revoked() {
-			next[list[i].ServicePubKey] = &list[i]
-		}
-	}
-	s.mu.Lock()
+	s.mu.RLock()
 	prev := s.conns
-	s.conns = next
-	s.mu.Unlock()
-
-	var added, removed []*wallet.Connection
-	for pk, c := range next {
-		if old, ok := prev[pk]; !ok || !sameAnnouncement(old, c) {
-			added = append(added, c)
+	s.mu.RUnlock()
+	var (
+		next   = make(map[nostr.PublicKey]*live, len(list))
+		added  []*wallet.Connection
+		shared = newInterner()
+	)
+	for i := range list {
+		c := &list[i]
+		if c.Revoked() {
+			continue
 		}
+		if old, ok := prev[c.ServicePubKey]; ok && old.ID == c.ID {
+			next[c.ServicePubKey] = old // unchanged: keep the copy (and its last touch)
+			continue
+		}
+		l := &live{Connection: shared.compact(c)}
+		l.touched.Store(c.LastUsedAt.Unix())
+		next[c.ServicePubKey] = l
+		added = append(added, l.Connection)
 	}
+	list = nil // the compact copies are all that stays
+	var removed []*wallet.Connection
 	for pk, c := range prev {
 		if _, ok := next[pk]; !ok {
-			removed = append(removed, c)
+			removed = append(removed, c.Connection)
 		}
 	}
 	s.mu.Lock()
+	s.conns = next
+	s.version = version
 	s.added = append(s.added, added...)
 	s.removed = append(s.removed, removed...)
 	s.mu.Unlock()
-	changed := len(next) != len(prev)
-	if !changed {
-		for pk := range next {
-			if _, ok := prev[pk]; !ok {
-				changed = true
-				break
-			}
-		}
-	}
+	changed := len(added) > 0 || len(removed) > 0
 	if changed {
 		s.keysVersion.Add(1)
 	}
 	return changed, nil
 }
 
-// sameAnnouncement reports whether two versions of a connection publish the same info event.
-func sameAnnouncement(a, b *wallet.Connection) bool {
-	// Compared for every connection on every refresh: no formatting.
-	return slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.NotificationTypes, b.NotificationTypes)
+// interner shares the scope and notification lists and renewal strings that most
+// connections have in common, and compact drops what serving does not use (name,
+// metadata): at 100,000 connections the copies are most of the service's memory.
+type interner struct {
+	scopes map[string][]wallet.Scope
+	notifs map[string][]string
 }
+
+func newInterner() *interner {
+	return &interner{scopes: make(map[string][]wallet.Scope), notifs: make(map[string][]string)}
+}
+
+func (in *interner) compact(c *wallet.Connection) *wallet.Connection {
+	out := *c
+	out.Name, out.Metadata = "", nil
+	out.Scopes = intern(in.scopes, c.Scopes)
+	out.NotificationTypes = intern(in.notifs, c.NotificationTypes)
+	out.Budget.Renewal = wallet.Renewal(internString(string(c.Budget.Renewal)))
+	return &out
+}
+
+// intern returns the shared copy of list (joined as the map key).
+func intern[T ~string](m map[string][]T, list []T) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, v := range list {
+		b.WriteString(string(v))
+		b.WriteByte(0)
+	}
+	if got, ok := m[b.String()]; ok {
+		return got
+	}
+	cp := make([]T, len(list))
+	for i, v := range list {
+		cp[i] = T(internString(string(v)))
+	}
+	m[b.String()] = cp
+	return cp
+}
+
+// internString returns the process-wide copy of a short, often repeated string (scope
+// names, renewal periods): the store hands each row its own.
+func internString(v string) string { return unique.Make(v).Value() }
 
 // announcePending publishes info events for added connections and deletions for removed
 // ones, a few at a time, in the background (a relay round trip each).

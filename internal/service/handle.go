@@ -16,6 +16,7 @@ import (
 type request struct {
 	ev     *nostr.Event
 	conn   *wallet.Connection
+	live   *live
 	key    *nostr.SecretKey
 	scheme nip47.Encryption
 	method nip47.Method
@@ -33,7 +34,7 @@ type reply struct {
 	code  string      // outcome for the request log
 	moved wallet.MSat // amount spent or invoiced, for the request log
 	// duplicate: the reservation found the request already recorded (another instance
-	// runs it): no answer.
+	// runs it), or the connection revoked: no answer.
 	duplicate bool
 }
 
@@ -66,16 +67,14 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		return
 	}
 	s.mu.RLock()
-	_, known := s.conns[servicePK]
+	l := s.conns[servicePK]
 	s.mu.RUnlock()
-	if !known {
+	// Served from the in-memory copy; a revocation the copy does not show yet is caught
+	// where the request is recorded (see live).
+	if l == nil || l.ClientPubKey != ev.PubKey {
 		return
 	}
-	// Read the connection fresh: a revocation by another process takes effect at once.
-	conn, err := s.cfg.Store.ConnectionByServiceKey(ctx, servicePK)
-	if err != nil || conn.ClientPubKey != ev.PubKey || conn.Revoked() {
-		return
-	}
+	conn := l.Connection
 	if exp, ok := nip47.Expiration(ev); ok && !start.Before(exp) {
 		s.log.Debug("dropped expired request", "event", ev.ID.String(), "conn", conn.ID)
 		return
@@ -85,12 +84,16 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 
 	req, scheme, err := s.cipher.DecryptRequest(key, ev)
 	if err != nil {
+		// Not recorded, so the store's revocation check does not apply: read it (rare path).
+		if fresh, err := s.cfg.Store.ConnectionByServiceKey(ctx, servicePK); err != nil || fresh.Revoked() {
+			return
+		}
 		if code := s.answerUndecodable(ctx, key, ev, scheme, err, log); code != "" {
 			s.cfg.Metrics.Request("", code, s.now().Sub(start))
 		}
 		return
 	}
-	r := &request{ev: ev, conn: conn, key: key, scheme: scheme, method: req.Method, params: req.Params, log: log.With("method", string(req.Method))}
+	r := &request{ev: ev, conn: conn, live: l, key: key, scheme: scheme, method: req.Method, params: req.Params, log: log.With("method", string(req.Method))}
 	if spendOrCreate(r.method) && start.Sub(time.Unix(ev.CreatedAt, 0)) > s.cfg.MaxRequestAge {
 		r.log.Info("dropped stale request", "age", start.Sub(time.Unix(ev.CreatedAt, 0)).String())
 		return
@@ -144,9 +147,12 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 func (s *Service) record(ctx context.Context, r *request, at time.Time) bool {
 	r.begin = nil
 	if err := s.cfg.Store.BeginRequest(ctx, r.ev.ID, r.conn.ID, string(r.method), at); err != nil {
-		if errors.Is(err, wallet.ErrDuplicateRequest) {
+		switch {
+		case errors.Is(err, wallet.ErrDuplicateRequest):
 			r.log.Debug("duplicate request dropped")
-		} else {
+		case errors.Is(err, wallet.ErrRevoked):
+			r.log.Debug("request of a revoked connection dropped")
+		default:
 			r.log.Error("record request", "err", err)
 		}
 		return false
@@ -160,8 +166,9 @@ func (s *Service) record(ctx context.Context, r *request, at time.Time) bool {
 const touchEvery = time.Minute
 
 func (s *Service) touch(ctx context.Context, r *request, at time.Time) {
-	if at.Sub(r.conn.LastUsedAt) < touchEvery {
-		return
+	last := r.live.touched.Load()
+	if at.Unix()-last < int64(touchEvery/time.Second) || !r.live.touched.CompareAndSwap(last, at.Unix()) {
+		return // fresh enough, or a concurrent request of the connection writes it
 	}
 	if err := s.cfg.Store.TouchConnection(ctx, r.conn.ID, at); err != nil {
 		r.log.Warn("touch connection", "err", err)

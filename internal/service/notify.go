@@ -72,7 +72,7 @@ func (s *Service) notifyPayment(ctx context.Context, typ string, tx *wallet.Tran
 	var targets []*wallet.Connection
 	for _, c := range s.conns {
 		if (c.ID == tx.ConnectionID || !c.Isolated) && c.WantsNotification(typ) {
-			targets = append(targets, c)
+			targets = append(targets, c.Connection)
 		}
 	}
 	s.mu.RUnlock()

@@ -116,7 +116,7 @@ func (s *Service) spend(ctx context.Context, r *request, sp spend) reply {
 		Request: r.begin, // a single payment: recorded in the reservation's transaction
 	}
 	if _, err := s.cfg.Store.ReservePayment(ctx, res); err != nil {
-		if errors.Is(err, wallet.ErrDuplicateRequest) {
+		if errors.Is(err, wallet.ErrDuplicateRequest) || errors.Is(err, wallet.ErrRevoked) {
 			return reply{duplicate: true}
 		}
 		if res.Request != nil && refusal(err) {

@@ -26,6 +26,7 @@ type Store interface {
 	ConnectionByServiceKey(ctx context.Context, pk nostr.PublicKey) (*wallet.Connection, error)
 	ConnectionByID(ctx context.Context, id int64) (*wallet.Connection, error)
 	ListConnections(ctx context.Context) ([]wallet.Connection, error)
+	ConnectionsVersion(ctx context.Context) (string, error)
 	TouchConnection(ctx context.Context, id int64, at time.Time) error
 
 	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
@@ -98,8 +99,9 @@ type Service struct {
 	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
 	mu    sync.RWMutex
-	conns map[nostr.PublicKey]*wallet.Connection // active connections by service key
-	info  map[int64]nostr.EventID                // info event id per connection, for deletions
+	conns   map[nostr.PublicKey]*live // active connections by service key
+	info    map[int64]nostr.EventID   // info event id per connection, for deletions
+	version string                    // the store's ConnectionsVersion that conns reflects
 
 	// Reload hands its refresh to the Run loop, which owns the subscription: a refresh done
 	// outside it would consume the change and the loop would never resubscribe.
@@ -157,7 +159,7 @@ func New(cfg Config) (*Service, error) {
 		cipher:   nip47.NewCipher(100_000),
 		limiter:  newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		sem:      make(chan struct{}, cfg.MaxInFlight),
-		conns:    make(map[nostr.PublicKey]*wallet.Connection),
+		conns:    make(map[nostr.PublicKey]*live),
 		info:     make(map[int64]nostr.EventID),
 		reloads:  make(chan chan error),
 		loopDone: make(chan struct{}),

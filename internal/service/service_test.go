@@ -502,6 +502,16 @@ func TestSilence(t *testing.T) {
 	if got := e.responses(a, ev.ID); len(got) != 0 {
 		t.Fatalf("revoked connection answered %d times", len(got))
 	}
+	// A payment too (recorded by its reservation, not BeginRequest): no answer, no spend.
+	before, _ := e.backend.Balance(e.ctx)
+	pay := e.request(a, nip47.EncryptionNIP44, nip47.MethodPayInvoice, nip47.PayInvoiceParams{Invoice: e.externalInvoice(1_000)})
+	e.svc.HandleRequest(e.ctx, pay)
+	if got := e.responses(a, pay.ID); len(got) != 0 {
+		t.Fatalf("revoked connection answered a payment %d times", len(got))
+	}
+	if after, _ := e.backend.Balance(e.ctx); after != before {
+		t.Fatalf("a revoked connection's payment moved the balance from %d to %d", before, after)
+	}
 }
 
 func TestDuplicateDeliveryPaysOnce(t *testing.T) {

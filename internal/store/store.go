@@ -24,6 +24,7 @@ type Store interface {
 	ConnectionByClientKey(ctx context.Context, pk nostr.PublicKey) (*wallet.Connection, error)
 	ConnectionByServiceKey(ctx context.Context, pk nostr.PublicKey) (*wallet.Connection, error)
 	ListConnections(ctx context.Context) ([]wallet.Connection, error)
+	ConnectionsVersion(ctx context.Context) (string, error)
 	RevokeConnection(ctx context.Context, id int64, at time.Time) error
 	TouchConnection(ctx context.Context, id int64, at time.Time) error
 	NextKeyIndex(ctx context.Context) (uint32, error)

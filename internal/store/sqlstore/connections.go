@@ -125,6 +125,19 @@ func (s *Store) ListConnections(ctx context.Context) ([]wallet.Connection, error
 	return collect(s, rows, err, "list connections", s.scanConnection)
 }
 
+// ConnectionsVersion changes whenever a connection is created, revoked or
+// deleted: connections are otherwise immutable (last use aside), so a caller
+// that keeps a copy of the list reloads it only when this changes. One
+// aggregate over the table instead of reading every row.
+func (s *Store) ConnectionsVersion(ctx context.Context) (string, error) {
+	var n, maxID, revoked int64
+	err := s.pool().queryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(id), 0), COUNT(revoked_at) FROM connections`).Scan(&n, &maxID, &revoked)
+	if err != nil {
+		return "", s.d.errorf("connections version: %w", err)
+	}
+	return fmt.Sprintf("%d:%d:%d", n, maxID, revoked), nil
+}
+
 // RevokeConnection marks the connection revoked at at; revoking again keeps
 // the first time. wallet.ErrNotFound if there is no such connection.
 func (s *Store) RevokeConnection(ctx context.Context, id int64, at time.Time) error {

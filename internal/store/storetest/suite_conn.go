@@ -140,10 +140,36 @@ func testConnectionCRUD(t *testing.T, h *harness) {
 }
 
 func testConnectionRevoke(t *testing.T, h *harness) {
+	version := func() string {
+		t.Helper()
+		v, err := h.s.ConnectionsVersion(h.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
 	a := h.conn(nil)
 	at := t0.Add(time.Hour)
+	v1 := version()
+	if v1 == v0 {
+		t.Fatalf("ConnectionsVersion %q did not change with a new connection", v1)
+	}
+	if err := h.s.TouchConnection(h.ctx, a.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v1 {
+		t.Fatalf("ConnectionsVersion changed with a touch: %q -> %q", v1, v)
+	}
 	wantErr(t, "RevokeConnection", h.s.RevokeConnection(h.ctx, a.ID, at), nil)
+	v2 := version()
+	if v2 == v1 {
+		t.Fatalf("ConnectionsVersion %q did not change with a revocation", v2)
+	}
 	wantErr(t, "RevokeConnection again", h.s.RevokeConnection(h.ctx, a.ID, at.Add(time.Hour)), nil)
+	if v := version(); v != v2 {
+		t.Fatalf("ConnectionsVersion changed with a repeated revocation: %q -> %q", v2, v)
+	}
 	wantErr(t, "RevokeConnection(unknown)", h.s.RevokeConnection(h.ctx, 9999, at), wallet.ErrNotFound)
 	got, err := h.s.ConnectionByID(h.ctx, a.ID)
 	wantErr(t, "ConnectionByID", err, nil)
