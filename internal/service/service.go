@@ -98,7 +98,7 @@ type Service struct {
 
 	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
-	mu    sync.RWMutex
+	mu      sync.RWMutex
 	conns   map[nostr.PublicKey]*live // active connections by service key
 	info    map[int64]nostr.EventID   // info event id per connection, for deletions
 	version string                    // the store's ConnectionsVersion that conns reflects
