@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +99,7 @@ func (p *persister) load(now int64) (loaded, bad int, err error) {
 			case !isStored(ev.Kind):
 			case expirationOf(&ev) != 0 && expirationOf(&ev) <= now:
 			default:
-				p.store.add(&ev, bytes.Clone(ev.AppendJSON(nil))) // no spare capacity kept
+				p.store.add(&ev, nil) // the store keeps its own compact form
 				loaded++
 			}
 		}
@@ -196,9 +195,10 @@ func (p *persister) compact() error {
 		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
+	var line []byte
 	for _, e := range entries {
-		bw.Write(e.json)
-		bw.WriteByte('\n')
+		line = append(e.appendJSON(line[:0]), '\n')
+		bw.Write(line)
 	}
 	err = bw.Flush()
 	if err == nil {

@@ -298,7 +298,7 @@ func TestStoreExpiresAndEvicts(t *testing.T) {
 		t.Fatalf("regular cap: got %d events, oldest %d", len(got), got[len(got)-1].ev.CreatedAt)
 	}
 	add(10002, 3, nil)
-	if _, ok := st.byID[r1.ID]; ok || st.len() != 5 {
+	if st.byIDLookup(&r1.ID) != nil || st.len() != 5 {
 		t.Fatalf("replaceable cap: oldest not evicted (len %d)", st.len())
 	}
 }

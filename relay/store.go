@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"cmp"
 	"container/heap"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"hash/maphash"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,23 +17,294 @@ import (
 	"github.com/nwc-go/nwc/nostr"
 )
 
-// entry is one stored event. Everything but heapIdx is immutable once inserted, so a query
-// can use entries after releasing the store lock.
+// entry is one stored event in a compact form: a wallet with 100,000 connections keeps as
+// many info events (13194), so the store holds neither a parsed *nostr.Event nor its wire
+// JSON. The fixed fields are kept in binary (half the size of their hex) and the tags and
+// content as the JSON text they have on the wire; appendJSON rebuilds the exact wire form.
+// Everything but heapIdx is immutable once inserted, so a query can use entries after
+// releasing the store lock.
 type entry struct {
-	ev      *nostr.Event
-	json    []byte // wire JSON, shared by every delivery
-	slot    string // "kind:pubkey:d" for replaceable ("d" empty) and addressable kinds, "" otherwise
-	expires int64  // NIP-40 expiration, 0 = never
-	seq     uint64 // insertion order, used to write the log back in order
-	heapIdx int
+	ID        nostr.EventID
+	PubKey    nostr.PublicKey
+	Sig       [64]byte
+	CreatedAt int64
+	expires   int64  // NIP-40 expiration, 0 = never
+	seq       uint64 // insertion order, used to write the log back in order
+	// body is the wire JSON from the tags array to the end of the content string:
+	// `[["p","ab…"],…],"content":"…"`, with NIP-01 escaping (see nostr.AppendJSONString).
+	body    string
+	Kind    int32 // events come from nostr.Event.UnmarshalJSON: 0..65535
+	heapIdx int32
 }
 
-type tagKey struct {
-	name  byte
-	value string
+// result is one event a query returns: the entry and its wire JSON.
+type result struct {
+	ev   *entry
+	json []byte
 }
 
-type entrySet map[*entry]struct{}
+const bodyContentSep = `],"content":`
+
+// newEntry returns the compact form of ev.
+func newEntry(ev *nostr.Event) *entry {
+	n := len(bodyContentSep) + 2 + len(ev.Content)
+	for _, t := range ev.Tags {
+		n += 3
+		for _, v := range t {
+			n += len(v) + 3
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, t := range ev.Tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, v := range t {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = nostr.AppendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, bodyContentSep...)
+	b = nostr.AppendJSONString(b, ev.Content)
+	return &entry{
+		ID:        ev.ID,
+		PubKey:    ev.PubKey,
+		Sig:       ev.Sig,
+		CreatedAt: ev.CreatedAt,
+		Kind:      int32(ev.Kind),
+		expires:   expirationOf(ev),
+		body:      string(b),
+	}
+}
+
+// jsonLen bounds the length of the wire JSON (created_at and kind may be shorter).
+func (e *entry) jsonLen() int {
+	return len(`{"id":"","pubkey":"","created_at":,"kind":,"tags":,"sig":""}`) + 64 + 64 + 20 + 5 + len(e.body) + 128
+}
+
+// appendJSON appends the wire JSON of e, byte for byte what nostr.Event.AppendJSON wrote.
+func (e *entry) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":"`...)
+	b = hex.AppendEncode(b, e.ID[:])
+	b = append(b, `","pubkey":"`...)
+	b = hex.AppendEncode(b, e.PubKey[:])
+	b = append(b, `","created_at":`...)
+	b = strconv.AppendInt(b, e.CreatedAt, 10)
+	b = append(b, `,"kind":`...)
+	b = strconv.AppendInt(b, int64(e.Kind), 10)
+	b = append(b, `,"tags":`...)
+	b = append(b, e.body...)
+	b = append(b, `,"sig":"`...)
+	b = hex.AppendEncode(b, e.Sig[:])
+	return append(b, `"}`...)
+}
+
+// tagList decodes e's tags, for the rare paths that need them all (removing a deletion).
+func (e *entry) tagList() nostr.Tags {
+	var tags nostr.Tags
+	// The body starts with the tags array; the decoder stops after it.
+	if err := json.NewDecoder(strings.NewReader(e.body)).Decode(&tags); err != nil {
+		return nil // cannot happen: newEntry wrote it
+	}
+	return tags
+}
+
+// tags yields the raw (still JSON-escaped, unquoted) name and first value of every tag of
+// e that has a value, in order.
+func (e *entry) tags() iter.Seq2[string, string] { return rawTags(e.body) }
+
+// rawTags yields the raw name and first value of each tag with at least one value in
+// body, which starts with a JSON array of arrays of strings as nostr writes it (no
+// whitespace). It stops at anything else.
+func rawTags(body string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if len(body) == 0 || body[0] != '[' {
+			return
+		}
+		i := 1
+		for i < len(body) && body[i] == '[' {
+			i++
+			var name, value string
+			n := 0
+			for i < len(body) && body[i] == '"' {
+				j := i + 1
+				for j < len(body) && body[j] != '"' {
+					if body[j] == '\\' {
+						j++ // the escaped byte cannot end the string
+					}
+					j++
+				}
+				if j >= len(body) {
+					return
+				}
+				s := body[i+1 : j]
+				switch n {
+				case 0:
+					name = s
+				case 1:
+					value = s
+				}
+				n++
+				i = j + 1
+				if i < len(body) && body[i] == ',' && i+1 < len(body) && body[i+1] == '"' {
+					i++
+				}
+			}
+			if i >= len(body) || body[i] != ']' {
+				return
+			}
+			i++
+			if n >= 2 && !yield(name, value) {
+				return
+			}
+			if i < len(body) && body[i] == ',' {
+				i++
+			}
+		}
+	}
+}
+
+// escaped returns s with NIP-01 escaping, without the quotes: the form rawTags yields,
+// so that two strings are equal exactly when their raw forms are.
+func escaped(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			b := nostr.AppendJSONString(nil, s)
+			return string(b[1 : len(b)-1])
+		}
+	}
+	return s
+}
+
+// isOneByte reports whether a raw string stands for a single byte: the tags NIP-01 indexes
+// have one-letter names.
+func isOneByte(raw string) bool {
+	switch len(raw) {
+	case 1:
+		return true
+	case 2:
+		return raw[0] == '\\'
+	case 6:
+		return raw[0] == '\\' && raw[1] == 'u'
+	}
+	return false
+}
+
+// rawD is the raw d tag value that, with kind and author, names e's replaceable or
+// addressable slot.
+func (e *entry) rawD() string {
+	if !nostr.IsAddressable(int(e.Kind)) {
+		return ""
+	}
+	for name, value := range e.tags() {
+		if name == "d" {
+			return value
+		}
+	}
+	return ""
+}
+
+func hasSlot(kind int) bool { return nostr.IsReplaceable(kind) || nostr.IsAddressable(kind) }
+
+// entrySet is the entries filed under one index key: one inline, or a set.
+type entrySet struct {
+	one  *entry
+	many map[*entry]struct{}
+}
+
+func (s entrySet) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	if s.one != nil {
+		return 1
+	}
+	return 0
+}
+
+func (s entrySet) all(yield func(*entry) bool) {
+	if s.one != nil {
+		yield(s.one)
+		return
+	}
+	for e := range s.many {
+		if !yield(e) {
+			return
+		}
+	}
+}
+
+// index maps 64-bit keys to entries. Most keys (an id, an author, a #p value, a slot) have
+// exactly one entry, kept inline in the map's value; a key gets a set only while it has
+// two or more. Keys are seeded hashes, so a key may cover other values than the one looked
+// up: callers check the entries they get.
+type index struct {
+	one  map[uint64]*entry
+	many map[uint64]map[*entry]struct{}
+}
+
+func newIndex() index {
+	return index{one: make(map[uint64]*entry), many: make(map[uint64]map[*entry]struct{})}
+}
+
+func (x *index) get(k uint64) entrySet {
+	if set, ok := x.many[k]; ok {
+		return entrySet{many: set}
+	}
+	return entrySet{one: x.one[k]}
+}
+
+func (x *index) add(k uint64, e *entry) {
+	if set, ok := x.many[k]; ok {
+		set[e] = struct{}{}
+		return
+	}
+	old, ok := x.one[k]
+	switch {
+	case !ok:
+		x.one[k] = e
+	case old != e:
+		delete(x.one, k)
+		x.many[k] = map[*entry]struct{}{old: {}, e: {}}
+	}
+}
+
+func (x *index) remove(k uint64, e *entry) {
+	if set, ok := x.many[k]; ok {
+		delete(set, e)
+		if len(set) == 1 {
+			for last := range set {
+				x.one[k] = last
+			}
+			delete(x.many, k)
+		}
+		return
+	}
+	if x.one[k] == e {
+		delete(x.one, k)
+	}
+}
+
+// all yields every entry of the index once per key it is filed under.
+func (x *index) all(yield func(*entry) bool) {
+	for _, e := range x.one {
+		if !yield(e) {
+			return
+		}
+	}
+	for _, set := range x.many {
+		for e := range set {
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
 
 type addResult int
 
@@ -43,35 +319,64 @@ const (
 // have separate caps so a flood of regular events cannot push out an info event (13194).
 type store struct {
 	mu          sync.RWMutex
+	seed        maphash.Seed // keys of the indexes: others cannot aim collisions at them
 	seq         uint64
-	byID        map[nostr.EventID]*entry
-	bySlot      map[string]*entry
-	byAuthor    map[nostr.PublicKey]entrySet
-	byKind      map[int]entrySet
-	byTag       map[tagKey]entrySet
-	expiring    entrySet
+	n           int
+	byID        index // key: idKey
+	bySlot      index // key: slotKey; replaceable and addressable events
+	byAuthor    index // key: authorKey
+	byKind      index // key: the kind
+	byTag       index // key: tagKey; tags with a one-letter name
+	expiring    map[*entry]struct{}
 	regular     entryHeap // oldest first, for eviction
 	replaceable entryHeap
 	maxRegular  int
 	maxReplace  int
-	// NIP-09 tombstones: deleted id / slot -> the deletion that covers it.
+	// NIP-09 tombstones: deleted id / slot ("kind:pubkey:d") -> the deletion that covers it.
 	tombIDs  map[nostr.EventID]*entry
 	tombSlot map[string]*entry
 }
 
 func newStore(maxRegular, maxReplaceable int) *store {
 	return &store{
-		byID:       make(map[nostr.EventID]*entry),
-		bySlot:     make(map[string]*entry),
-		byAuthor:   make(map[nostr.PublicKey]entrySet),
-		byKind:     make(map[int]entrySet),
-		byTag:      make(map[tagKey]entrySet),
-		expiring:   make(entrySet),
+		seed:       maphash.MakeSeed(),
+		byID:       newIndex(),
+		bySlot:     newIndex(),
+		byAuthor:   newIndex(),
+		byKind:     newIndex(),
+		byTag:      newIndex(),
+		expiring:   make(map[*entry]struct{}),
 		maxRegular: maxRegular,
 		maxReplace: maxReplaceable,
 		tombIDs:    make(map[nostr.EventID]*entry),
 		tombSlot:   make(map[string]*entry),
 	}
+}
+
+func (s *store) idKey(id *nostr.EventID) uint64 { return maphash.Bytes(s.seed, id[:]) }
+
+func (s *store) authorKey(pk *nostr.PublicKey) uint64 { return maphash.Bytes(s.seed, pk[:]) }
+
+// tagKey hashes a raw tag name and value.
+func (s *store) tagKey(name, value string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteByte(byte(len(name)))
+	h.WriteString(name)
+	h.WriteString(value)
+	return h.Sum64()
+}
+
+// slotKey hashes a replaceable/addressable slot: kind, author and raw d value.
+func (s *store) slotKey(kind int32, pk *nostr.PublicKey, d string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var k [4]byte
+	binary.LittleEndian.PutUint32(k[:], uint32(kind))
+	h.Write(k[:])
+	h.Write(pk[:])
+	h.WriteString(d)
+	return h.Sum64()
 }
 
 // isStored reports whether the relay keeps events of this kind at all.
@@ -105,40 +410,44 @@ func expirationOf(e *nostr.Event) int64 {
 
 // newer reports whether a should be kept over b in a replaceable slot: newest created_at,
 // ties broken by the lowest id.
-func newer(a, b *nostr.Event) bool {
+func newer(a, b *entry) bool {
 	if a.CreatedAt != b.CreatedAt {
 		return a.CreatedAt > b.CreatedAt
 	}
 	return bytes.Compare(a.ID[:], b.ID[:]) < 0
 }
 
-// add stores ev (already verified and not expired). evJSON is its wire form.
-func (s *store) add(ev *nostr.Event, evJSON []byte) addResult {
+// add stores ev (already verified and not expired). The store keeps its own compact form
+// of the event and rebuilds the wire JSON from it, so the caller's copy (the second
+// argument) is not retained.
+func (s *store) add(ev *nostr.Event, _ []byte) addResult {
+	e := newEntry(ev) // outside the lock: it escapes the tags and content
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.byID[ev.ID]; ok {
+	if s.byIDLookup(&ev.ID) != nil {
 		return resDuplicate
 	}
-	if del, ok := s.tombIDs[ev.ID]; ok && del.ev.PubKey == ev.PubKey {
+	if del, ok := s.tombIDs[ev.ID]; ok && del.PubKey == ev.PubKey {
 		return resDeleted
 	}
-	slot := slotOf(ev)
-	if slot != "" {
-		if del, ok := s.tombSlot[slot]; ok && del.ev.CreatedAt >= ev.CreatedAt {
-			return resDeleted
+	if hasSlot(ev.Kind) {
+		if len(s.tombSlot) > 0 {
+			if del, ok := s.tombSlot[slotOf(ev)]; ok && del.CreatedAt >= ev.CreatedAt {
+				return resDeleted
+			}
 		}
-		if old, ok := s.bySlot[slot]; ok {
-			if newer(old.ev, ev) {
+		if old := s.slotLookup(e.Kind, &e.PubKey, e.rawD()); old != nil {
+			if newer(old, e) {
 				return resHaveNewer
 			}
 			s.remove(old)
 		}
 	}
 	s.seq++
-	e := &entry{ev: ev, json: evJSON, slot: slot, expires: expirationOf(ev), seq: s.seq}
+	e.seq = s.seq
 	s.insert(e)
 	if ev.Kind == nostr.KindDeletion {
-		s.applyDeletion(e)
+		s.applyDeletion(e, ev)
 	}
 	for s.regular.Len() > s.maxRegular {
 		s.remove(s.regular[0])
@@ -149,20 +458,38 @@ func (s *store) add(ev *nostr.Event, evJSON []byte) addResult {
 	return resAdded
 }
 
+func (s *store) byIDLookup(id *nostr.EventID) *entry {
+	for e := range s.byID.get(s.idKey(id)).all {
+		if e.ID == *id {
+			return e
+		}
+	}
+	return nil
+}
+
+func (s *store) slotLookup(kind int32, pk *nostr.PublicKey, d string) *entry {
+	for e := range s.bySlot.get(s.slotKey(kind, pk, d)).all {
+		if e.Kind == kind && e.PubKey == *pk && e.rawD() == d {
+			return e
+		}
+	}
+	return nil
+}
+
 func (s *store) insert(e *entry) {
-	ev := e.ev
-	s.byID[ev.ID] = e
-	if e.slot != "" {
-		s.bySlot[e.slot] = e
+	s.n++
+	s.byID.add(s.idKey(&e.ID), e)
+	if hasSlot(int(e.Kind)) {
+		s.bySlot.add(s.slotKey(e.Kind, &e.PubKey, e.rawD()), e)
 		heap.Push(&s.replaceable, e)
 	} else {
 		heap.Push(&s.regular, e)
 	}
-	addTo(s.byAuthor, ev.PubKey, e)
-	addTo(s.byKind, ev.Kind, e)
-	for _, t := range ev.Tags {
-		if len(t) >= 2 && len(t[0]) == 1 {
-			addTo(s.byTag, tagKey{t[0][0], t[1]}, e)
+	s.byAuthor.add(s.authorKey(&e.PubKey), e)
+	s.byKind.add(uint64(e.Kind), e)
+	for name, value := range e.tags() {
+		if isOneByte(name) {
+			s.byTag.add(s.tagKey(name, value), e)
 		}
 	}
 	if e.expires > 0 {
@@ -171,29 +498,27 @@ func (s *store) insert(e *entry) {
 }
 
 func (s *store) remove(e *entry) {
-	ev := e.ev
-	if s.byID[ev.ID] != e {
+	if s.byIDLookup(&e.ID) != e {
 		return
 	}
-	delete(s.byID, ev.ID)
-	if e.slot != "" {
-		if s.bySlot[e.slot] == e {
-			delete(s.bySlot, e.slot)
-		}
-		heap.Remove(&s.replaceable, e.heapIdx)
+	s.n--
+	s.byID.remove(s.idKey(&e.ID), e)
+	if hasSlot(int(e.Kind)) {
+		s.bySlot.remove(s.slotKey(e.Kind, &e.PubKey, e.rawD()), e)
+		heap.Remove(&s.replaceable, int(e.heapIdx))
 	} else {
-		heap.Remove(&s.regular, e.heapIdx)
+		heap.Remove(&s.regular, int(e.heapIdx))
 	}
-	removeFrom(s.byAuthor, ev.PubKey, e)
-	removeFrom(s.byKind, ev.Kind, e)
-	for _, t := range ev.Tags {
-		if len(t) >= 2 && len(t[0]) == 1 {
-			removeFrom(s.byTag, tagKey{t[0][0], t[1]}, e)
+	s.byAuthor.remove(s.authorKey(&e.PubKey), e)
+	s.byKind.remove(uint64(e.Kind), e)
+	for name, value := range e.tags() {
+		if isOneByte(name) {
+			s.byTag.remove(s.tagKey(name, value), e)
 		}
 	}
 	delete(s.expiring, e)
-	if ev.Kind == nostr.KindDeletion {
-		ids, slots := deletionTargets(ev)
+	if e.Kind == nostr.KindDeletion {
+		ids, slots := deletionTargets(&nostr.Event{PubKey: e.PubKey, Tags: e.tagList()})
 		for _, id := range ids {
 			if s.tombIDs[id] == e {
 				delete(s.tombIDs, id)
@@ -239,29 +564,47 @@ func deletionTargets(del *nostr.Event) (ids []nostr.EventID, slots []string) {
 	return ids, slots
 }
 
-// applyDeletion removes what a kind 5 event references (same author only, never other
-// deletions) and remembers it so the deleted events are refused if they come back.
-func (s *store) applyDeletion(del *entry) {
-	ids, slots := deletionTargets(del.ev)
+// applyDeletion removes what a kind 5 event (del, stored as e) references (same author
+// only, never other deletions) and remembers it so the deleted events are refused if they
+// come back.
+func (s *store) applyDeletion(e *entry, del *nostr.Event) {
+	ids, slots := deletionTargets(del)
 	for _, id := range ids {
-		if target, ok := s.byID[id]; ok {
-			if target.ev.PubKey != del.ev.PubKey || target.ev.Kind == nostr.KindDeletion {
+		if target := s.byIDLookup(&id); target != nil {
+			if target.PubKey != e.PubKey || target.Kind == nostr.KindDeletion {
 				continue
 			}
 			s.remove(target)
 		}
-		if prev, ok := s.tombIDs[id]; !ok || prev.ev.PubKey != del.ev.PubKey {
-			s.tombIDs[id] = del
+		if prev, ok := s.tombIDs[id]; !ok || prev.PubKey != e.PubKey {
+			s.tombIDs[id] = e
 		}
 	}
 	for _, slot := range slots {
-		if target, ok := s.bySlot[slot]; ok && target.ev.CreatedAt <= del.ev.CreatedAt {
+		if target := s.slotByName(slot); target != nil && target.CreatedAt <= e.CreatedAt {
 			s.remove(target)
 		}
-		if prev, ok := s.tombSlot[slot]; !ok || prev.ev.CreatedAt < del.ev.CreatedAt {
-			s.tombSlot[slot] = del
+		if prev, ok := s.tombSlot[slot]; !ok || prev.CreatedAt < e.CreatedAt {
+			s.tombSlot[slot] = e
 		}
 	}
+}
+
+// slotByName finds the entry in a slot given as deletionTargets writes it.
+func (s *store) slotByName(slot string) *entry {
+	parts := strings.SplitN(slot, ":", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	kind, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return nil
+	}
+	var pk nostr.PublicKey
+	if _, err := hex.Decode(pk[:], []byte(parts[1])); err != nil {
+		return nil
+	}
+	return s.slotLookup(int32(kind), &pk, escaped(parts[2]))
 }
 
 // sweep drops expired events and returns how many.
@@ -278,12 +621,64 @@ func (s *store) sweep(now int64) int {
 	return n
 }
 
+// rawConds returns f's tag conditions in raw (escaped) form, to compare with the body;
+// usually no value needs escaping and they are f's own.
+func rawConds(f *filter) []tagCond {
+	plain := true
+	for _, c := range f.tags {
+		plain = plain && escaped(c.name) == c.name
+		for _, v := range c.values {
+			plain = plain && escaped(v) == v
+		}
+	}
+	if plain {
+		return f.tags
+	}
+	out := make([]tagCond, len(f.tags))
+	for i, c := range f.tags {
+		out[i].name = escaped(c.name)
+		out[i].values = make([]string, len(c.values))
+		for j, v := range c.values {
+			out[i].values[j] = escaped(v)
+		}
+	}
+	return out
+}
+
+// matches is filter.matches for a stored entry; conds are rawConds(f).
+func (e *entry) matches(f *filter, conds []tagCond) bool {
+	if f.idsSet && !slices.Contains(f.ids, e.ID) {
+		return false
+	}
+	if f.authorsSet && !slices.Contains(f.authors, e.PubKey) {
+		return false
+	}
+	if f.kindsSet && !slices.Contains(f.kinds, int(e.Kind)) {
+		return false
+	}
+	if f.hasSince && e.CreatedAt < f.since {
+		return false
+	}
+	if f.hasUntil && e.CreatedAt > f.until {
+		return false
+	}
+next:
+	for _, c := range conds {
+		for name, value := range e.tags() {
+			if name == c.name && slices.Contains(c.values, value) {
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // query returns the stored events matching any filter, newest first, each filter's result
 // capped at its limit (at most maxLimit), expired events left out.
-func (s *store) query(filters []*filter, now int64, maxLimit int) []*entry {
+func (s *store) query(filters []*filter, now int64, maxLimit int) []result {
+	var found []*entry
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []*entry
 	seen := make(map[*entry]struct{})
 	for _, f := range filters {
 		if f.limitZero {
@@ -293,9 +688,10 @@ func (s *store) query(filters []*filter, now int64, maxLimit int) []*entry {
 		if f.limit > 0 && f.limit < maxLimit {
 			limit = f.limit
 		}
+		conds := rawConds(f)
 		var matched []*entry
-		s.candidates(f, func(e *entry) {
-			if (e.expires == 0 || e.expires > now) && f.matches(e.ev) {
+		s.candidates(f, conds, func(e *entry) {
+			if (e.expires == 0 || e.expires > now) && e.matches(f, conds) {
 				matched = append(matched, e)
 			}
 		})
@@ -306,41 +702,56 @@ func (s *store) query(filters []*filter, now int64, maxLimit int) []*entry {
 		for _, e := range matched {
 			if _, dup := seen[e]; !dup {
 				seen[e] = struct{}{}
-				out = append(out, e)
+				found = append(found, e)
 			}
 		}
 	}
+	s.mu.RUnlock()
 	if len(filters) > 1 {
-		slices.SortFunc(out, newestFirst)
+		slices.SortFunc(found, newestFirst)
+	}
+	// The JSON is rebuilt after the lock is released (entries are immutable), in one
+	// allocation for all the results.
+	size := 0
+	for _, e := range found {
+		size += e.jsonLen()
+	}
+	buf := make([]byte, 0, size)
+	out := make([]result, len(found))
+	for i, e := range found {
+		start := len(buf)
+		buf = e.appendJSON(buf)
+		out[i] = result{ev: e, json: buf[start:len(buf):len(buf)]}
 	}
 	return out
 }
 
 func newestFirst(a, b *entry) int {
-	if c := cmp.Compare(b.ev.CreatedAt, a.ev.CreatedAt); c != 0 {
+	if c := cmp.Compare(b.CreatedAt, a.CreatedAt); c != 0 {
 		return c
 	}
-	return bytes.Compare(a.ev.ID[:], b.ev.ID[:])
+	return bytes.Compare(a.ID[:], b.ID[:])
 }
 
 // candidates calls fn for a superset of the events f can match, using the smallest index.
-func (s *store) candidates(f *filter, fn func(*entry)) {
+func (s *store) candidates(f *filter, conds []tagCond, fn func(*entry)) {
 	if f.idsSet {
 		for _, id := range f.ids {
-			if e, ok := s.byID[id]; ok {
+			if e := s.byIDLookup(&id); e != nil {
 				fn(e)
 			}
 		}
 		return
 	}
 	// Pick the index whose union is smallest; a set can appear twice (duplicate values in
-	// the filter), the caller's seen check does not cover that, so dedupe here.
+	// the filter, or two values under one hashed key), the caller's seen check does not
+	// cover that, so dedupe here.
 	var best []entrySet
 	bestN := -1
 	consider := func(sets []entrySet) {
 		n := 0
 		for _, set := range sets {
-			n += len(set)
+			n += set.len()
 		}
 		if bestN < 0 || n < bestN {
 			best, bestN = sets, n
@@ -349,42 +760,42 @@ func (s *store) candidates(f *filter, fn func(*entry)) {
 	if f.authorsSet {
 		sets := make([]entrySet, 0, len(f.authors))
 		for _, pk := range f.authors {
-			sets = append(sets, s.byAuthor[pk])
+			sets = append(sets, s.byAuthor.get(s.authorKey(&pk)))
 		}
 		consider(sets)
 	}
-	for _, c := range f.tags {
-		if len(c.name) != 1 {
+	for _, c := range conds {
+		if !isOneByte(c.name) {
 			continue
 		}
 		sets := make([]entrySet, 0, len(c.values))
 		for _, v := range c.values {
-			sets = append(sets, s.byTag[tagKey{c.name[0], v}])
+			sets = append(sets, s.byTag.get(s.tagKey(c.name, v)))
 		}
 		consider(sets)
 	}
 	if f.kindsSet {
 		sets := make([]entrySet, 0, len(f.kinds))
 		for _, k := range f.kinds {
-			sets = append(sets, s.byKind[k])
+			sets = append(sets, s.byKind.get(uint64(k)))
 		}
 		consider(sets)
 	}
 	if bestN < 0 {
-		for _, e := range s.byID {
+		for e := range s.byID.all {
 			fn(e)
 		}
 		return
 	}
 	if len(best) == 1 {
-		for e := range best[0] {
+		for e := range best[0].all {
 			fn(e)
 		}
 		return
 	}
 	visited := make(map[*entry]struct{}, bestN)
 	for _, set := range best {
-		for e := range set {
+		for e := range set.all {
 			if _, ok := visited[e]; !ok {
 				visited[e] = struct{}{}
 				fn(e)
@@ -396,8 +807,8 @@ func (s *store) candidates(f *filter, fn func(*entry)) {
 // snapshot returns every stored entry in insertion order (for compaction).
 func (s *store) snapshot() []*entry {
 	s.mu.RLock()
-	out := make([]*entry, 0, len(s.byID))
-	for _, e := range s.byID {
+	out := make([]*entry, 0, s.n)
+	for e := range s.byID.all {
 		out = append(out, e)
 	}
 	s.mu.RUnlock()
@@ -408,25 +819,7 @@ func (s *store) snapshot() []*entry {
 func (s *store) len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.byID)
-}
-
-func addTo[K comparable](m map[K]entrySet, k K, e *entry) {
-	set, ok := m[k]
-	if !ok {
-		set = make(entrySet, 1)
-		m[k] = set
-	}
-	set[e] = struct{}{}
-}
-
-func removeFrom[K comparable](m map[K]entrySet, k K, e *entry) {
-	if set, ok := m[k]; ok {
-		delete(set, e)
-		if len(set) == 0 {
-			delete(m, k)
-		}
-	}
+	return s.n
 }
 
 // entryHeap orders entries oldest first (lowest created_at, then highest id, which is the
@@ -435,7 +828,7 @@ type entryHeap []*entry
 
 func (h entryHeap) Len() int { return len(h) }
 func (h entryHeap) Less(i, j int) bool {
-	a, b := h[i].ev, h[j].ev
+	a, b := h[i], h[j]
 	if a.CreatedAt != b.CreatedAt {
 		return a.CreatedAt < b.CreatedAt
 	}
@@ -443,12 +836,12 @@ func (h entryHeap) Less(i, j int) bool {
 }
 func (h entryHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
+	h[i].heapIdx = int32(i)
+	h[j].heapIdx = int32(j)
 }
 func (h *entryHeap) Push(x any) {
 	e := x.(*entry)
-	e.heapIdx = len(*h)
+	e.heapIdx = int32(len(*h))
 	*h = append(*h, e)
 }
 func (h *entryHeap) Pop() any {

@@ -91,6 +91,12 @@ func (s *subscription) close() {
 	s.mu.Unlock()
 }
 
+// tagKey is a one-letter tag name and a value.
+type tagKey struct {
+	name  byte
+	value string
+}
+
 // indexEntry is one filter of one subscription, filed under one index key.
 type indexEntry struct {
 	sub *subscription
