@@ -92,16 +92,17 @@ type Config struct {
 // Sandbox is a deterministic Lightning ledger. It implements
 // lightning.Backend; all methods are safe for concurrent use.
 type Sandbox struct {
-	db      *sql.DB
-	key     *btcec.PrivateKey
-	pubKey  string
-	alias   string
-	network string
-	outcome Outcome
-	clock   func() time.Time
-	log     *slog.Logger
-	net     *Net
-	genesis int64
+	db          *sql.DB
+	balanceStmt *sql.Stmt
+	key         *btcec.PrivateKey
+	pubKey      string
+	alias       string
+	network     string
+	outcome     Outcome
+	clock       func() time.Time
+	log         *slog.Logger
+	net         *Net
+	genesis     int64
 
 	// mu serialises every ledger change and the event order.
 	mu      sync.Mutex
@@ -168,6 +169,11 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err := s.init(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
+	}
+	// get_balance is the most frequent call: prepared once, not parsed every time.
+	if s.balanceStmt, err = db.PrepareContext(ctx, `SELECT value FROM meta WHERE key = ?`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox: prepare: %w", err)
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	if s.net != nil {
@@ -257,6 +263,7 @@ func (s *Sandbox) Close() error {
 		s.mu.Unlock()
 		s.stop()
 		s.wg.Wait()
+		s.balanceStmt.Close()
 		s.closeErr = s.db.Close()
 	})
 	return s.closeErr
@@ -305,7 +312,11 @@ func (s *Sandbox) Balance(ctx context.Context) (int64, error) {
 	if err := s.alive(ctx); err != nil {
 		return 0, err
 	}
-	b, err := getMetaInt(ctx, s.db, metaBalance)
+	var v string
+	if err := s.balanceStmt.QueryRowContext(ctx, metaBalance).Scan(&v); err != nil {
+		return 0, s.dbErr(err)
+	}
+	b, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0, s.dbErr(err)
 	}
