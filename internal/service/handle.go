@@ -136,7 +136,9 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		moved += rep.moved
 	}
 	took := s.now().Sub(start)
-	if err := s.cfg.Store.FinishRequest(ctx, ev.ID, outcome, moved, took, s.now()); err != nil {
+	// The outcome is for the log and the admin page: it need not be committed before the
+	// next request is taken (it rides along with the next commit).
+	if err := s.cfg.Store.FinishRequestLater(ctx, ev.ID, outcome, moved, took, s.now()); err != nil {
 		r.log.Warn("finish request", "err", err)
 	}
 	r.log.Info("request", "outcome", outcome, "amount_msat", int64(moved), "duration", took.String())

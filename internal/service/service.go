@@ -30,7 +30,7 @@ type Store interface {
 	TouchConnection(ctx context.Context, id int64, at time.Time) error
 
 	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
-	FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
+	FinishRequestLater(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
 
 	ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error)
 	SettlePayment(ctx context.Context, paymentHash, preimage string, fee wallet.MSat, settledAt time.Time) (*wallet.Transaction, error)

@@ -32,6 +32,7 @@ type Store interface {
 	// Requests (exactly once).
 	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
 	FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
+	FinishRequestLater(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
 	RecentRequests(ctx context.Context, connID int64, limit int) ([]wallet.Request, error)
 	RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error)
 

@@ -41,8 +41,10 @@ func TestGroupCommit(t *testing.T) {
 				id[1], conn = 2, c.ID+1000 // a distinct id, unknown connection
 			}
 			errs[i] = s.BeginRequest(ctx, id, conn, "get_balance", time.Now())
-			if errs[i] == nil {
+			if errs[i] == nil && i%2 == 0 {
 				errs[i] = s.FinishRequest(ctx, id, wallet.OutcomeOK, 0, time.Millisecond, time.Now())
+			} else if errs[i] == nil {
+				errs[i] = s.FinishRequestLater(ctx, id, wallet.OutcomeOK, 0, time.Millisecond, time.Now())
 			}
 		})
 	}
@@ -78,10 +80,50 @@ func TestGroupCommit(t *testing.T) {
 	if len(reqs) != 90 || finished != 90 {
 		t.Errorf("%d requests recorded, %d finished; want 90, 90", len(reqs), finished)
 	}
-	commits, writes := s.GroupCommitStats()
+	commits, writes, failed, _ := s.GroupCommitStats()
 	t.Logf("%d writes in %d commits", writes, commits)
-	if writes != n+90 || commits == 0 || commits > writes {
-		t.Errorf("%d writes in %d commits; want %d writes", writes, commits, n+90)
+	if writes < n+90 || commits == 0 || commits > writes || failed != 0 {
+		t.Errorf("%d writes in %d commits, %d failed; want >= %d writes, none failed", writes, commits, failed, n+90)
+	}
+	// A deferred write that fails (nothing to finish) is counted, not lost silently.
+	var unknown nostr.EventID
+	unknown[0] = 0xff
+	if err := s.FinishRequestLater(ctx, unknown, wallet.OutcomeOK, 0, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecentRequests(ctx, c.ID, 1); err != nil { // flushes
+		t.Fatal(err)
+	}
+	if _, _, failed, lastErr := s.GroupCommitStats(); failed != 1 || !errors.Is(lastErr, wallet.ErrNotFound) {
+		t.Errorf("after a failed deferred write: failed %d, last error %v; want 1, not found", failed, lastErr)
+	}
+}
+
+// TestFinishLaterSurvivesClose: outcomes written without waiting are committed by Close.
+func TestFinishLaterSurvivesClose(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nwc.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id nostr.EventID
+	id[0] = 7
+	if err := s.BeginRequest(ctx, id, 0, "get_info", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishRequestLater(ctx, id, "INTERNAL", 0, time.Millisecond, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	reqs, err := s.RecentRequests(ctx, 0, 10)
+	if err != nil || len(reqs) != 1 || reqs[0].Outcome != "INTERNAL" {
+		t.Fatalf("after reopening: %+v, %v; want the one request with outcome INTERNAL", reqs, err)
 	}
 }
 

@@ -5,45 +5,62 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // errClosed is returned by a batched write after Close.
 var errClosed = errors.New("store closed")
 
-// maxBatch bounds the writes committed together.
-const maxBatch = 128
+const (
+	// maxBatch bounds the writes committed together.
+	maxBatch = 128
+	// linger is how long a deferred write may wait for a commit to ride along with.
+	linger = 5 * time.Millisecond
+)
 
-// batcher is group commit for small independent writes (the request log): callers queue
-// a write and wait; one goroutine runs every write queued meanwhile in one transaction.
-// Where write transactions exclude each other anyway (SQLite's one writer), this turns N
-// commits — each a WAL append — into one, without changing what a caller sees: its write
-// has committed when it returns, and its own error (a constraint, say) is its own, since a
-// failed statement does not abort the transaction around it.
+// batcher is group commit for small writes of the request log. Where write transactions
+// exclude each other anyway (SQLite's one writer), every commit is a WAL append and a
+// good part of a request's store time; the batcher runs all writes queued meanwhile in one
+// transaction. Two kinds of write:
+//   - do: the caller waits until its write has committed and gets its own error (a failed
+//     statement, a constraint say, does not abort the transaction around it);
+//   - later: the caller does not wait (a request's outcome, written after its answer):
+//     the write joins the next commit, at most linger later. Readers of what later wrote
+//     call flush first, so this process always reads its own writes.
 type batcher struct {
 	s       *Store
 	once    sync.Once // starts loop
 	closing sync.Once
 	ops     chan *batchOp
-	commits atomic.Uint64 // batches run
-	writes  atomic.Uint64 // writes in them
+	wake    chan struct{} // deferred writes are waiting
 	quit    chan struct{}
 	done    chan struct{}
+
+	mu       sync.Mutex
+	deferred []*batchOp
+	timer    *time.Timer // armed while deferred is not empty
+
+	commits, writes, failed atomic.Uint64
+	lastErr                 atomic.Pointer[error]
 }
 
 type batchOp struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, x runner) error
 	err  error
-	done chan struct{}
+	done chan struct{} // nil for a deferred write
 }
 
 func newBatcher(s *Store) *batcher {
-	return &batcher{s: s, ops: make(chan *batchOp, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	return &batcher{s: s, ops: make(chan *batchOp, maxBatch), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{})}
 }
+
+func (b *batcher) start() { b.once.Do(func() { go b.loop() }) }
 
 // do runs fn in the next batch and returns its error once that batch has committed.
 func (b *batcher) do(ctx context.Context, fn func(ctx context.Context, x runner) error) error {
-	b.once.Do(func() { go b.loop() })
+	b.start()
 	op := &batchOp{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
 	case b.ops <- op:
@@ -67,16 +84,71 @@ func (b *batcher) do(ctx context.Context, fn func(ctx context.Context, x runner)
 	}
 }
 
+// later queues fn for the next commit without waiting for it. Its error, if any, is
+// counted (see stats): it cannot reach a caller that has moved on.
+func (b *batcher) later(fn func(ctx context.Context, x runner) error) error {
+	select {
+	case <-b.quit:
+		return errClosed
+	default:
+	}
+	b.start()
+	b.mu.Lock()
+	b.deferred = append(b.deferred, &batchOp{ctx: context.Background(), fn: fn})
+	n := len(b.deferred)
+	if n == 1 {
+		b.timer = time.AfterFunc(linger, b.signal)
+	}
+	b.mu.Unlock()
+	if n >= maxBatch/2 {
+		b.signal()
+	}
+	return nil
+}
+
+// flush commits the deferred writes queued so far.
+func (b *batcher) flush(ctx context.Context) error {
+	b.mu.Lock()
+	n := len(b.deferred)
+	b.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return b.do(ctx, func(context.Context, runner) error { return nil })
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeDeferred moves the deferred writes into batch.
+func (b *batcher) takeDeferred(batch []*batchOp) []*batchOp {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	batch = append(batch, b.deferred...)
+	b.deferred = b.deferred[:0]
+	return batch
+}
+
 func (b *batcher) loop() {
 	defer close(b.done)
-	batch := make([]*batchOp, 0, maxBatch)
+	batch := make([]*batchOp, 0, 2*maxBatch)
 	for {
+		batch = batch[:0]
 		select {
 		case <-b.quit:
 			b.drain()
 			return
 		case op := <-b.ops:
-			batch = append(batch[:0], op)
+			batch = append(batch, op)
+		case <-b.wake:
 		}
 	more:
 		for len(batch) < maxBatch {
@@ -87,12 +159,15 @@ func (b *batcher) loop() {
 				break more
 			}
 		}
-		b.run(batch)
+		b.run(b.takeDeferred(batch))
 	}
 }
 
 // run commits one batch. A write whose ctx ended before the batch began is skipped.
 func (b *batcher) run(batch []*batchOp) {
+	if len(batch) == 0 {
+		return
+	}
 	err := b.s.db.Write(context.Background(), func(tx Querier) error {
 		x := runner{b.s, tx}
 		for _, op := range batch {
@@ -108,12 +183,18 @@ func (b *batcher) run(batch []*batchOp) {
 		if err != nil && op.err == nil {
 			op.err = err
 		}
-		close(op.done)
+		if op.done != nil {
+			close(op.done)
+		} else if op.err != nil {
+			b.failed.Add(1)
+			b.lastErr.Store(&op.err)
+		}
 	}
 }
 
-// drain answers writes still queued at Close.
+// drain, at Close, commits the deferred writes and fails the waiting ones still queued.
 func (b *batcher) drain() {
+	b.run(b.takeDeferred(nil))
 	for {
 		select {
 		case op := <-b.ops:

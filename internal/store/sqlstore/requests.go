@@ -53,11 +53,24 @@ func (s *Store) insertRequest(ctx context.Context, x runner, r *wallet.Request) 
 // FinishRequest records the outcome (wallet.OutcomeOK or a NIP-47 error
 // code) of a begun request. wallet.ErrNotFound if it was never begun.
 func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
-	return s.logWrite(ctx, func(ctx context.Context, x runner) error {
+	return s.logWrite(ctx, s.finish(eventID, outcome, amount, duration, finishedAt))
+}
+
+// FinishRequestLater is FinishRequest without waiting for the write where the
+// store batches its request log (SQLite): it joins the next commit, and a
+// failure is counted in GroupCommitStats. This process's reads of the log see
+// it at once. Elsewhere it is FinishRequest.
+func (s *Store) FinishRequestLater(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error {
+	return s.logWriteLater(ctx, s.finish(eventID, outcome, amount, duration, finishedAt))
+}
+
+func (s *Store) finish(eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) func(ctx context.Context, x runner) error {
+	at := orNow(finishedAt).Unix()
+	return func(ctx context.Context, x runner) error {
 		n, err := x.exec(ctx, `UPDATE requests SET finished_at = ?, outcome = ?, amount_msat = ?, duration_us = ?
-			WHERE event_id = ?`, orNow(finishedAt).Unix(), outcome, int64(amount), duration.Microseconds(), eventID.String())
+			WHERE event_id = ?`, at, outcome, int64(amount), duration.Microseconds(), eventID.String())
 		return s.affectedOne(n, err, "finish request")
-	})
+	}
 }
 
 // RecentRequests returns the newest requests of a connection (0 = all),
@@ -65,6 +78,9 @@ func (s *Store) FinishRequest(ctx context.Context, eventID nostr.EventID, outcom
 func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]wallet.Request, error) {
 	if limit <= 0 {
 		limit = 50
+	}
+	if err := s.logFlush(ctx); err != nil {
+		return nil, err
 	}
 	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us FROM requests`
 	var (
@@ -113,6 +129,9 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 // RequestStats counts a connection's requests (0 = all) by outcome and method.
 func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error) {
 	st := wallet.RequestStats{ByMethod: map[string]int64{}}
+	if err := s.logFlush(ctx); err != nil {
+		return st, err
+	}
 	const sel = `SELECT method, COUNT(*),
 		COUNT(CASE WHEN outcome = 'ok' THEN 1 END),
 		COUNT(CASE WHEN outcome = '' THEN 1 END),

@@ -133,13 +133,17 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// GroupCommitStats reports how many batches of request-log writes were committed and how
-// many writes they held (zeros without Dialect.GroupCommit).
-func (s *Store) GroupCommitStats() (commits, writes uint64) {
+// GroupCommitStats reports how many batches of request-log writes were committed, how
+// many writes they held, and how many deferred writes failed with the last such error
+// (zeros without Dialect.GroupCommit).
+func (s *Store) GroupCommitStats() (commits, writes, failed uint64, lastErr error) {
 	if s.log == nil {
-		return 0, 0
+		return 0, 0, 0, nil
 	}
-	return s.log.commits.Load(), s.log.writes.Load()
+	if p := s.log.lastErr.Load(); p != nil {
+		lastErr = *p
+	}
+	return s.log.commits.Load(), s.log.writes.Load(), s.log.failed.Load(), lastErr
 }
 
 // logWrite runs a request-log write: batched with others (Dialect.GroupCommit), or alone.
@@ -148,6 +152,22 @@ func (s *Store) logWrite(ctx context.Context, fn func(ctx context.Context, x run
 		return s.log.do(ctx, fn)
 	}
 	return fn(ctx, s.pool())
+}
+
+// logWriteLater is logWrite without waiting for the commit where writes are batched.
+func (s *Store) logWriteLater(ctx context.Context, fn func(ctx context.Context, x runner) error) error {
+	if s.log != nil {
+		return s.log.later(fn)
+	}
+	return fn(ctx, s.pool())
+}
+
+// logFlush commits deferred request-log writes before a read of the log.
+func (s *Store) logFlush(ctx context.Context) error {
+	if s.log != nil {
+		return s.log.flush(ctx)
+	}
+	return nil
 }
 
 // bind returns q with the dialect's placeholders.

@@ -236,10 +236,15 @@ func testRequests(t *testing.T, h *harness) {
 		{h.eventID(), b.ID, wallet.MethodGetInfo, t0.Add(4 * time.Second), wallet.OutcomeOK, 0},
 		{h.eventID(), 0, wallet.MethodGetInfo, t0.Add(5 * time.Second), "UNAUTHORIZED", 0},
 	}
-	for _, r := range reqs {
+	// Every other outcome is written with FinishRequestLater: the reads below must see it.
+	for i, r := range reqs {
 		wantErr(t, "BeginRequest", h.s.BeginRequest(h.ctx, r.id, r.conn, r.method, r.at), nil)
+		finish := h.s.FinishRequest
+		if i%2 == 1 {
+			finish = h.s.FinishRequestLater
+		}
 		if r.outcome != "" {
-			wantErr(t, "FinishRequest", h.s.FinishRequest(h.ctx, r.id, r.outcome, r.amount, 1500*time.Microsecond, r.at.Add(time.Second)), nil)
+			wantErr(t, "FinishRequest", finish(h.ctx, r.id, r.outcome, r.amount, 1500*time.Microsecond, r.at.Add(time.Second)), nil)
 		}
 	}
 	// The same id is refused, whatever connection or instance it comes from.
