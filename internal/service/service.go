@@ -93,8 +93,9 @@ type Service struct {
 	now     func() time.Time
 	cipher  *nip47.Cipher
 	limiter *rateLimiter
-	sem     chan struct{}
-	wg      sync.WaitGroup // in-flight requests and notifications
+	sem     chan struct{}     // one slot per running worker
+	work    chan *nostr.Event // to an idle worker
+	wg      sync.WaitGroup    // in-flight requests and notifications
 
 	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
@@ -159,6 +160,7 @@ func New(cfg Config) (*Service, error) {
 		cipher:   nip47.NewCipher(100_000),
 		limiter:  newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		sem:      make(chan struct{}, cfg.MaxInFlight),
+		work:     make(chan *nostr.Event),
 		conns:    make(map[nostr.PublicKey]*live),
 		info:     make(map[int64]nostr.EventID),
 		reloads:  make(chan chan error),
@@ -273,21 +275,38 @@ func (s *Service) refreshLoop(ctx context.Context, refreshed chan<- struct{}) {
 	}
 }
 
-// dispatch hands a request to a bounded set of goroutines; when all are busy it waits,
-// which applies back-pressure to the relay subscription instead of growing memory.
+// dispatch hands a request to an idle worker, or starts one while fewer than MaxInFlight
+// run; when all are busy it waits, which applies back-pressure to the relay subscription
+// instead of growing memory. Workers stay for the next request: a goroutine per request
+// would regrow its stack through the crypto every time (~2 % of the CPU in profiles).
 func (s *Service) dispatch(ctx context.Context, ev *nostr.Event) {
 	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
+	case s.work <- ev:
 		return
+	default:
 	}
-	s.wg.Add(1)
-	go func() {
-		defer func() { <-s.sem; s.wg.Done() }()
-		// Requests already started finish even during shutdown, so a payment is never
-		// abandoned between the backend call and the store update.
+	select {
+	case s.sem <- struct{}{}:
+		s.wg.Add(1)
+		go s.worker(ctx, ev)
+	case s.work <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// worker serves ev, then whatever dispatch hands it, until ctx ends. Requests already
+// started finish even during shutdown, so a payment is never abandoned between the
+// backend call and the store update.
+func (s *Service) worker(ctx context.Context, ev *nostr.Event) {
+	defer func() { <-s.sem; s.wg.Done() }()
+	for {
 		s.HandleRequest(context.WithoutCancel(ctx), ev)
-	}()
+		select {
+		case ev = <-s.work:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // requestFilters chunks the #p values so no filter grows past the relays' limits and the
