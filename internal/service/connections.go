@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unique"
 
 	"github.com/nwc-go/nwc/internal/wallet"
@@ -16,15 +17,49 @@ import (
 // encryptions this service speaks, in order of preference.
 var encryptions = []nip47.Encryption{nip47.EncryptionNIP44, nip47.EncryptionNIP04}
 
-// live is the service's copy of an active connection, which requests are served from.
-// A connection never changes after it is made except for its revocation and its last
-// use: a revocation shows in the store's ConnectionsVersion (the next refresh drops the
-// copy), and until then the store refuses to record the connection's requests, so a
-// revocation by another process takes effect at once without a read per request.
+// live is the service's compact copy of an active connection, which requests are served
+// from (at 100,000 connections these copies are much of the service's memory: only what
+// serving needs, lists shared between connections). A connection never changes after it
+// is made except for its revocation and its last use: a revocation shows in the store's
+// ConnectionsVersion (the next refresh drops the copy), and until then the store refuses
+// to record the connection's requests, so a revocation by another process takes effect at
+// once without a read per request.
 type live struct {
-	*wallet.Connection
-	touched atomic.Int64 // unix seconds of the last "last used" write this process made or loaded
+	id        int64
+	client    nostr.PublicKey
+	keyIndex  uint32
+	isolated  bool
+	scopes    []wallet.Scope // shared
+	notifs    []string       // shared
+	budget    wallet.Budget  // renewal interned
+	expiresAt int64          // unix seconds, 0 = never
+	createdAt int64
+	touched   atomic.Int64 // unix seconds of the last "last used" write this process made or loaded
 }
+
+// connection rebuilds the wallet.Connection (without name and metadata) for one use.
+func (l *live) connection(service nostr.PublicKey) *wallet.Connection {
+	c := &wallet.Connection{
+		ID: l.id, ClientPubKey: l.client, ServicePubKey: service, KeyIndex: l.keyIndex,
+		Scopes: l.scopes, NotificationTypes: l.notifs, Budget: l.budget, Isolated: l.isolated,
+		CreatedAt: time.Unix(l.createdAt, 0).UTC(),
+	}
+	if l.expiresAt != 0 {
+		c.ExpiresAt = time.Unix(l.expiresAt, 0).UTC()
+	}
+	if t := l.touched.Load(); t != 0 {
+		c.LastUsedAt = time.Unix(t, 0).UTC()
+	}
+	return c
+}
+
+// pending is a connection waiting to be announced or deleted.
+type pending struct {
+	service nostr.PublicKey
+	conn    *live
+}
+
+func (p pending) connection() *wallet.Connection { return p.conn.connection(p.service) }
 
 // refresh reloads the connections from the store when its ConnectionsVersion moved. New
 // ones are announced with their info event; revoked ones are deleted from the relays. It
@@ -51,7 +86,7 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.mu.RUnlock()
 	var (
 		next   = make(map[nostr.PublicKey]*live, len(list))
-		added  []*wallet.Connection
+		added  []pending
 		shared = newInterner()
 	)
 	for i := range list {
@@ -59,20 +94,19 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 		if c.Revoked() {
 			continue
 		}
-		if old, ok := prev[c.ServicePubKey]; ok && old.ID == c.ID {
+		if old, ok := prev[c.ServicePubKey]; ok && old.id == c.ID {
 			next[c.ServicePubKey] = old // unchanged: keep the copy (and its last touch)
 			continue
 		}
-		l := &live{Connection: shared.compact(c)}
-		l.touched.Store(c.LastUsedAt.Unix())
+		l := shared.compact(c)
 		next[c.ServicePubKey] = l
-		added = append(added, l.Connection)
+		added = append(added, pending{c.ServicePubKey, l})
 	}
 	list = nil // the compact copies are all that stays
-	var removed []*wallet.Connection
+	var removed []pending
 	for pk, c := range prev {
 		if _, ok := next[pk]; !ok {
-			removed = append(removed, c.Connection)
+			removed = append(removed, pending{pk, c})
 		}
 	}
 	s.mu.Lock()
@@ -89,8 +123,7 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 }
 
 // interner shares the scope and notification lists and renewal strings that most
-// connections have in common, and compact drops what serving does not use (name,
-// metadata): at 100,000 connections the copies are most of the service's memory.
+// connections have in common; compact keeps what serving needs.
 type interner struct {
 	scopes map[string][]wallet.Scope
 	notifs map[string][]string
@@ -100,13 +133,20 @@ func newInterner() *interner {
 	return &interner{scopes: make(map[string][]wallet.Scope), notifs: make(map[string][]string)}
 }
 
-func (in *interner) compact(c *wallet.Connection) *wallet.Connection {
-	out := *c
-	out.Name, out.Metadata = "", nil
-	out.Scopes = intern(in.scopes, c.Scopes)
-	out.NotificationTypes = intern(in.notifs, c.NotificationTypes)
-	out.Budget.Renewal = wallet.Renewal(internString(string(c.Budget.Renewal)))
-	return &out
+func (in *interner) compact(c *wallet.Connection) *live {
+	l := &live{
+		id: c.ID, client: c.ClientPubKey, keyIndex: c.KeyIndex, isolated: c.Isolated,
+		scopes: intern(in.scopes, c.Scopes), notifs: intern(in.notifs, c.NotificationTypes),
+		budget: c.Budget, createdAt: c.CreatedAt.Unix(),
+	}
+	l.budget.Renewal = wallet.Renewal(internString(string(c.Budget.Renewal)))
+	if !c.ExpiresAt.IsZero() {
+		l.expiresAt = c.ExpiresAt.Unix()
+	}
+	if !c.LastUsedAt.IsZero() {
+		l.touched.Store(c.LastUsedAt.Unix())
+	}
+	return l
 }
 
 // intern returns the shared copy of list (joined as the map key).
@@ -164,11 +204,11 @@ func (s *Service) announcePending(ctx context.Context) {
 			wg.Add(1)
 			go func() { defer func() { <-sem; wg.Done() }(); f() }()
 		}
-		for _, c := range added {
-			run(func() { s.publishInfo(ctx, c) })
+		for _, p := range added {
+			run(func() { s.publishInfo(ctx, p.connection()) })
 		}
-		for _, c := range removed {
-			run(func() { s.publishDeletion(ctx, c) })
+		for _, p := range removed {
+			run(func() { s.publishDeletion(ctx, p.connection()) })
 		}
 		wg.Wait()
 	}()

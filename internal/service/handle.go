@@ -71,10 +71,10 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 	s.mu.RUnlock()
 	// Served from the in-memory copy; a revocation the copy does not show yet is caught
 	// where the request is recorded (see live).
-	if l == nil || l.ClientPubKey != ev.PubKey {
+	if l == nil || l.client != ev.PubKey {
 		return
 	}
-	conn := l.Connection
+	conn := l.connection(servicePK)
 	if exp, ok := nip47.Expiration(ev); ok && !start.Before(exp) {
 		s.log.Debug("dropped expired request", "event", ev.ID.String(), "conn", conn.ID)
 		return

@@ -70,9 +70,13 @@ func (s *Service) notifyPayment(ctx context.Context, typ string, tx *wallet.Tran
 	n := &nip47.Notification{NotificationType: typ, Notification: *toNIP47(tx, s.now())}
 	s.mu.RLock()
 	var targets []*wallet.Connection
-	for _, c := range s.conns {
-		if (c.ID == tx.ConnectionID || !c.Isolated) && c.WantsNotification(typ) {
-			targets = append(targets, c.Connection)
+	for pk, l := range s.conns {
+		if l.id != tx.ConnectionID && l.isolated {
+			continue
+		}
+		probe := wallet.Connection{Scopes: l.scopes, NotificationTypes: l.notifs} // no copy per connection
+		if probe.WantsNotification(typ) {
+			targets = append(targets, l.connection(pk))
 		}
 	}
 	s.mu.RUnlock()

@@ -112,7 +112,7 @@ type Service struct {
 
 	// added and removed wait for announcePending, which runs once the subscription
 	// follows the new set of keys.
-	added, removed []*wallet.Connection
+	added, removed []pending
 	// keysVersion counts changes of the set of service keys; Run resubscribes when it
 	// differs from the version its subscription was made for.
 	keysVersion atomic.Uint64
