@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 
 	"github.com/nwc-go/nwc/nostr"
@@ -91,39 +92,113 @@ func (s *subscription) close() {
 	s.mu.Unlock()
 }
 
-// tagKey is a one-letter tag name and a value.
-type tagKey struct {
-	name  byte
-	value string
-}
-
-// indexEntry is one filter of one subscription, filed under one index key.
+// indexEntry is one filter of one subscription, filed under one or more index keys.
 type indexEntry struct {
 	sub *subscription
 	f   *filter
 }
 
-type entrySetOf = map[*indexEntry]struct{}
+// subTable maps 64-bit keys to the index entries filed under them. The wallet service
+// subscribes with hundreds of #p keys per REQ, each wanted by that one subscription only,
+// so most keys have exactly one entry, kept inline in the map value; a key gets a set only
+// while it has two or more. Keys are seeded hashes, so a key may cover other values than
+// the one looked up: match checks every filter it finds in full.
+type subTable struct {
+	one      map[uint64]*indexEntry
+	many     map[uint64]map[*indexEntry]struct{}
+	peakOne  int // largest len(one) since it was last rebuilt
+	peakMany int
+}
+
+// shrinkMin is the size below which a map is not worth rebuilding once emptied.
+const shrinkMin = 256
+
+// shrink returns m rebuilt to its size once it has fallen to a quarter of its peak: Go
+// maps never give memory back, and a wallet's connections may all go at once. Rebuilding
+// costs one copy per three removals, amortised.
+func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
+	if *peak < shrinkMin || len(m) > *peak/4 {
+		return m
+	}
+	*peak = len(m)
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (t *subTable) len() int { return len(t.one) + len(t.many) }
+
+func (t *subTable) add(k uint64, ie *indexEntry) {
+	if set, ok := t.many[k]; ok {
+		set[ie] = struct{}{}
+		return
+	}
+	old, ok := t.one[k]
+	switch {
+	case !ok:
+		if t.one == nil {
+			t.one = make(map[uint64]*indexEntry)
+		}
+		t.one[k] = ie
+		t.peakOne = max(t.peakOne, len(t.one))
+	case old != ie: // a filter listing a value twice files it twice: once is enough
+		delete(t.one, k)
+		if t.many == nil {
+			t.many = make(map[uint64]map[*indexEntry]struct{})
+		}
+		t.many[k] = map[*indexEntry]struct{}{old: {}, ie: {}}
+		t.peakMany = max(t.peakMany, len(t.many))
+	}
+}
+
+func (t *subTable) remove(k uint64, ie *indexEntry) {
+	if set, ok := t.many[k]; ok {
+		delete(set, ie)
+		if len(set) == 1 {
+			for last := range set {
+				t.one[k] = last
+			}
+			delete(t.many, k)
+			t.many = shrink(t.many, &t.peakMany)
+		}
+		return
+	}
+	if old, ok := t.one[k]; ok && old == ie {
+		delete(t.one, k)
+		t.one = shrink(t.one, &t.peakOne)
+	}
+}
 
 // subIndex finds the subscriptions an event may match without looking at all of them:
 // each filter is filed under its ids, else its first tag condition (#e, #p, ...), else its
 // authors; only filters with none of these go to the scan list.
 type subIndex struct {
 	mu       sync.RWMutex
-	byID     map[nostr.EventID]entrySetOf
-	byTag    map[tagKey]entrySetOf
-	byAuthor map[nostr.PublicKey]entrySetOf
-	scan     entrySetOf
+	seed     maphash.Seed // others cannot aim key collisions at one subscription
+	byID     subTable     // key: bytesKey(id)
+	byTag    subTable     // key: tagKey(name, value); one-letter tag names
+	byAuthor subTable     // key: bytesKey(pubkey)
+	scan     map[*indexEntry]struct{}
+	peakScan int
 	count    int
 }
 
 func newSubIndex() *subIndex {
-	return &subIndex{
-		byID:     make(map[nostr.EventID]entrySetOf),
-		byTag:    make(map[tagKey]entrySetOf),
-		byAuthor: make(map[nostr.PublicKey]entrySetOf),
-		scan:     make(entrySetOf),
-	}
+	return &subIndex{seed: maphash.MakeSeed()}
+}
+
+func (ix *subIndex) bytesKey(b []byte) uint64 { return maphash.Bytes(ix.seed, b) }
+
+// tagKey hashes a one-letter tag name and a value. Mixing the name in after hashing the
+// value is cheaper than hashing both, and keys of different names still differ unless the
+// seeded hashes happen to.
+func (ix *subIndex) tagKey(name byte, value string) uint64 {
+	return maphash.String(ix.seed, value) ^ uint64(name)*0x9e3779b97f4a7c15
 }
 
 func (ix *subIndex) add(s *subscription) {
@@ -156,11 +231,15 @@ func (ix *subIndex) len() int {
 // file adds or removes ie under the keys its filter is indexed by. A filter with an empty
 // ids/authors/tag list matches nothing and is not filed at all.
 func (ix *subIndex) file(ie *indexEntry, add bool) {
+	op := (*subTable).remove
+	if add {
+		op = (*subTable).add
+	}
 	f := ie.f
 	switch {
 	case f.idsSet:
-		for _, id := range f.ids {
-			setOp(ix.byID, id, ie, add)
+		for i := range f.ids {
+			op(&ix.byID, ix.bytesKey(f.ids[i][:]), ie)
 		}
 		return
 	case f.kindsSet && len(f.kinds) == 0:
@@ -169,93 +248,92 @@ func (ix *subIndex) file(ie *indexEntry, add bool) {
 	for _, c := range f.tags {
 		if len(c.name) == 1 {
 			for _, v := range c.values {
-				setOp(ix.byTag, tagKey{c.name[0], v}, ie, add)
+				op(&ix.byTag, ix.tagKey(c.name[0], v), ie)
 			}
 			return
 		}
 	}
 	if f.authorsSet {
-		for _, pk := range f.authors {
-			setOp(ix.byAuthor, pk, ie, add)
+		for i := range f.authors {
+			op(&ix.byAuthor, ix.bytesKey(f.authors[i][:]), ie)
 		}
 		return
 	}
 	if add {
+		if ix.scan == nil {
+			ix.scan = make(map[*indexEntry]struct{})
+		}
 		ix.scan[ie] = struct{}{}
+		ix.peakScan = max(ix.peakScan, len(ix.scan))
 	} else {
 		delete(ix.scan, ie)
+		ix.scan = shrink(ix.scan, &ix.peakScan)
 	}
 }
 
-func setOp[K comparable](m map[K]entrySetOf, k K, ie *indexEntry, add bool) {
-	set, ok := m[k]
-	if add {
-		if !ok {
-			set = make(entrySetOf, 1)
-			m[k] = set
-		}
-		set[ie] = struct{}{}
+// matcher collects the subscriptions with a filter matching one event, each once.
+type matcher struct {
+	ev   *nostr.Event
+	out  []*subscription
+	seen map[*subscription]struct{}
+}
+
+func (m *matcher) consider(ie *indexEntry) {
+	if !ie.f.matches(m.ev) {
 		return
 	}
-	if ok {
-		delete(set, ie)
-		if len(set) == 0 {
-			delete(m, k)
+	// Linear check while small; a map once many subscriptions match.
+	if m.seen == nil {
+		for _, s := range m.out {
+			if s == ie.sub {
+				return
+			}
 		}
+		m.out = append(m.out, ie.sub)
+		if len(m.out) > 16 {
+			m.seen = make(map[*subscription]struct{}, 2*len(m.out))
+			for _, s := range m.out {
+				m.seen[s] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, dup := m.seen[ie.sub]; !dup {
+		m.seen[ie.sub] = struct{}{}
+		m.out = append(m.out, ie.sub)
+	}
+}
+
+func (m *matcher) visit(t *subTable, k uint64) {
+	if ie, ok := t.one[k]; ok {
+		m.consider(ie)
+		return
+	}
+	for ie := range t.many[k] {
+		m.consider(ie)
 	}
 }
 
 // match returns the subscriptions with at least one filter matching ev, each once.
 func (ix *subIndex) match(ev *nostr.Event) []*subscription {
-	var out []*subscription
-	var seen map[*subscription]struct{}
-	visit := func(set entrySetOf) {
-		for ie := range set {
-			if !ie.f.matches(ev) {
-				continue
-			}
-			// Linear check while small; a map once many subscriptions match.
-			if seen == nil {
-				dup := false
-				for _, s := range out {
-					if s == ie.sub {
-						dup = true
-						break
-					}
-				}
-				if dup {
-					continue
-				}
-				out = append(out, ie.sub)
-				if len(out) > 16 {
-					seen = make(map[*subscription]struct{}, 2*len(out))
-					for _, s := range out {
-						seen[s] = struct{}{}
-					}
-				}
-				continue
-			}
-			if _, dup := seen[ie.sub]; !dup {
-				seen[ie.sub] = struct{}{}
-				out = append(out, ie.sub)
-			}
-		}
-	}
+	m := matcher{ev: ev}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	if len(ix.byID) > 0 {
-		visit(ix.byID[ev.ID])
+	if ix.byID.len() > 0 {
+		m.visit(&ix.byID, ix.bytesKey(ev.ID[:]))
 	}
-	if len(ix.byAuthor) > 0 {
-		visit(ix.byAuthor[ev.PubKey])
+	if ix.byAuthor.len() > 0 {
+		m.visit(&ix.byAuthor, ix.bytesKey(ev.PubKey[:]))
 	}
-	if len(ix.byTag) > 0 {
+	if ix.byTag.len() > 0 {
 		for _, t := range ev.Tags {
 			if len(t) >= 2 && len(t[0]) == 1 {
-				visit(ix.byTag[tagKey{t[0][0], t[1]}])
+				m.visit(&ix.byTag, ix.tagKey(t[0][0], t[1]))
 			}
 		}
 	}
-	visit(ix.scan)
-	return out
+	for ie := range ix.scan {
+		m.consider(ie)
+	}
+	return m.out
 }

@@ -97,7 +97,18 @@ func (k *Keyring) Derive(i uint32) *nostr.SecretKey {
 		}
 	}
 	k.mu.Lock()
+	if len(k.derived) >= maxDerived {
+		for j := range k.derived { // evict one, arbitrary: busy connections come back
+			delete(k.derived, j)
+			break
+		}
+	}
 	k.derived[i] = sk
 	k.mu.Unlock()
 	return sk
 }
+
+// maxDerived bounds the cache of derived keys (~110 bytes each): deriving costs a base
+// point multiplication, so busy connections keep theirs, but 100,000 idle connections
+// should not each hold one.
+var maxDerived = 16384 // a variable for tests

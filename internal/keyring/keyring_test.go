@@ -57,3 +57,22 @@ func TestLoadOrCreate(t *testing.T) {
 		t.Fatal("a malformed key file was accepted")
 	}
 }
+
+// TestDerivedCacheBounded: the cache stays bounded and evicted keys derive the same again.
+func TestDerivedCacheBounded(t *testing.T) {
+	defer func(n int) { maxDerived = n }(maxDerived)
+	maxDerived = 64
+	var master [32]byte
+	master[0] = 1
+	k := New(master)
+	first := k.Derive(0).Public()
+	for i := uint32(1); i <= maxDerived+100; i++ {
+		k.Derive(i)
+	}
+	if n := len(k.derived); n > maxDerived {
+		t.Fatalf("%d keys cached, want at most %d", n, maxDerived)
+	}
+	if again := k.Derive(0).Public(); again != first {
+		t.Fatal("index 0 derived a different key after eviction")
+	}
+}
