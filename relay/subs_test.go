@@ -56,12 +56,10 @@ func TestSubIndexMatch(t *testing.T) {
 	if n := ix.len(); n != 8 {
 		t.Errorf("len %d", n)
 	}
-	for _, m := range []map[tagKey]entrySetOf{ix.byTag} {
-		for k, set := range m {
-			for ie := range set {
-				if ie.sub == gone {
-					t.Errorf("removed subscription still filed under %v", k)
-				}
+	for _, tab := range []*subTable{&ix.byID, &ix.byTag, &ix.byAuthor} {
+		for k, ie := range tab.all() {
+			if ie.sub == gone {
+				t.Errorf("removed subscription still filed under %x", k)
 			}
 		}
 	}
@@ -115,7 +113,7 @@ func TestFilterIndexPrefersSelectiveTags(t *testing.T) {
 	ix := newSubIndex()
 	f := mustFilter(t, `{"#t":["x"],"#p":["`+strings.Repeat("1", 64)+`"],"#e":["`+strings.Repeat("e", 64)+`"],"authors":["`+strings.Repeat("a", 64)+`"]}`)
 	ix.add(newSubscription(nil, "s", []*filter{f}))
-	if _, ok := ix.byTag[tagKey{'e', strings.Repeat("e", 64)}]; !ok || len(ix.byTag) != 1 || len(ix.byAuthor) != 0 {
-		t.Errorf("filed under %v / %d authors, want only #e", ix.byTag, len(ix.byAuthor))
+	if _, ok := ix.byTag.one[ix.tagKey('e', strings.Repeat("e", 64))]; !ok || ix.byTag.len() != 1 || ix.byAuthor.len() != 0 {
+		t.Errorf("filed under %v / %d authors, want only #e", ix.byTag.one, ix.byAuthor.len())
 	}
 }

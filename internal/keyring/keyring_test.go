@@ -66,7 +66,7 @@ func TestDerivedCacheBounded(t *testing.T) {
 	master[0] = 1
 	k := New(master)
 	first := k.Derive(0).Public()
-	for i := uint32(1); i <= maxDerived+100; i++ {
+	for i := uint32(1); i <= uint32(maxDerived)+100; i++ {
 		k.Derive(i)
 	}
 	if n := len(k.derived); n > maxDerived {
