@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,8 +212,18 @@ func (s *Service) announcePending(ctx context.Context) {
 			run(func() { s.publishDeletion(ctx, p.connection()) })
 		}
 		wg.Wait()
+		if len(added)+len(removed) >= bigAnnouncement && ctx.Err() == nil {
+			// Announcing every connection at start-up (signing, encoding, the embedded
+			// relay storing each event) leaves the heap at twice what stays live, and
+			// the runtime keeps those pages until its scavenger gets to them: give them
+			// back now that the burst is over.
+			debug.FreeOSMemory()
+		}
 	}()
 }
+
+// bigAnnouncement is the burst after which announcePending returns memory to the system.
+const bigAnnouncement = 10_000
 
 // InfoEvent builds the 13194 event of a connection: its own methods, both encryptions,
 // its notification types, and a p tag naming the app (NWA draft).
