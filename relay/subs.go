@@ -17,8 +17,8 @@ type subscription struct {
 	c       *conn
 	id      string
 	filters []*filter
-	entries []*indexEntry
-	prefix  []byte // `["EVENT",<id>,`
+	entries []indexEntry // one per filter, filed in the index while subscribed
+	prefix  []byte       // `["EVENT",<id>,`
 
 	mu      sync.Mutex
 	live    bool     // EOSE sent: deliver directly
@@ -110,20 +110,21 @@ type subTable struct {
 	peakMany int
 }
 
-// shrinkMin is the size below which a map is not worth rebuilding once emptied.
-const shrinkMin = 256
+// smallMap is the size up to which a Go map is a single group: nothing to give back.
+const smallMap = 8
 
-// shrink returns m rebuilt to its size once it has fallen to a quarter of its peak: Go
-// maps never give memory back, and a wallet's connections may all go at once. Rebuilding
-// costs one copy per three removals, amortised.
+// shrink returns m rebuilt to its size once it has fallen to a quarter of its peak, or nil
+// once empty: Go maps never give memory back, and a wallet's connections may all go at
+// once. Rebuilding costs one copy per three removals, amortised.
 func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
-	if *peak < shrinkMin || len(m) > *peak/4 {
+	if len(m) == 0 {
+		*peak = 0
+		return nil
+	}
+	if *peak <= smallMap || len(m) > *peak/4 {
 		return m
 	}
 	*peak = len(m)
-	if len(m) == 0 {
-		return nil
-	}
 	out := make(map[K]V, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -138,15 +139,12 @@ func (t *subTable) add(k uint64, ie *indexEntry) {
 		set[ie] = struct{}{}
 		return
 	}
+	// old == ie when a filter lists a value twice: filed once is enough.
 	old, ok := t.one[k]
 	switch {
 	case !ok:
-		if t.one == nil {
-			t.one = make(map[uint64]*indexEntry)
-		}
-		t.one[k] = ie
-		t.peakOne = max(t.peakOne, len(t.one))
-	case old != ie: // a filter listing a value twice files it twice: once is enough
+		t.setOne(k, ie)
+	case old != ie:
 		delete(t.one, k)
 		if t.many == nil {
 			t.many = make(map[uint64]map[*indexEntry]struct{})
@@ -156,14 +154,22 @@ func (t *subTable) add(k uint64, ie *indexEntry) {
 	}
 }
 
+func (t *subTable) setOne(k uint64, ie *indexEntry) {
+	if t.one == nil { // emptied and released by shrink
+		t.one = make(map[uint64]*indexEntry)
+	}
+	t.one[k] = ie
+	t.peakOne = max(t.peakOne, len(t.one))
+}
+
 func (t *subTable) remove(k uint64, ie *indexEntry) {
 	if set, ok := t.many[k]; ok {
 		delete(set, ie)
 		if len(set) == 1 {
-			for last := range set {
-				t.one[k] = last
-			}
 			delete(t.many, k)
+			for last := range set {
+				t.setOne(k, last)
+			}
 			t.many = shrink(t.many, &t.peakMany)
 		}
 		return
@@ -204,10 +210,11 @@ func (ix *subIndex) tagKey(name byte, value string) uint64 {
 func (ix *subIndex) add(s *subscription) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for _, f := range s.filters {
-		ie := &indexEntry{sub: s, f: f}
-		s.entries = append(s.entries, ie)
-		ix.file(ie, true)
+	// One allocation for all the entries: most REQs have a single filter.
+	s.entries = make([]indexEntry, len(s.filters))
+	for i, f := range s.filters {
+		s.entries[i] = indexEntry{sub: s, f: f}
+		ix.file(&s.entries[i], true)
 	}
 	ix.count++
 }
@@ -215,8 +222,8 @@ func (ix *subIndex) add(s *subscription) {
 func (ix *subIndex) remove(s *subscription) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for _, ie := range s.entries {
-		ix.file(ie, false)
+	for i := range s.entries {
+		ix.file(&s.entries[i], false)
 	}
 	s.entries = nil
 	ix.count--
