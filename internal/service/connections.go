@@ -238,24 +238,15 @@ func (s *Service) publishInfo(ctx context.Context, c *wallet.Connection) {
 		s.log.Error("build info event", "conn", c.ID, "err", err)
 		return
 	}
-	s.mu.Lock()
-	s.info[c.ID] = ev.ID
-	s.mu.Unlock()
 	s.publish(ctx, ev, s.log.With("conn", c.ID))
 }
 
-// publishDeletion asks relays to forget a revoked connection's info event (kind 5 with the
-// event id when known and the replaceable address otherwise).
+// publishDeletion asks relays to forget a revoked connection's info event: a kind 5 with
+// its replaceable address (NIP-09 "a" tag), which covers every version of it. (No "e" tag:
+// remembering each connection's info event id cost ~50 bytes per connection.)
 func (s *Service) publishDeletion(ctx context.Context, c *wallet.Connection) {
 	key := s.cfg.Keys.Derive(c.KeyIndex)
 	ev := &nostr.Event{CreatedAt: s.now().Unix(), Kind: nostr.KindDeletion, Content: "connection revoked"}
-	s.mu.Lock()
-	id, ok := s.info[c.ID]
-	delete(s.info, c.ID)
-	s.mu.Unlock()
-	if ok {
-		ev.Tags = append(ev.Tags, nostr.Tag{"e", id.String()})
-	}
 	ev.Tags = append(ev.Tags,
 		nostr.Tag{"a", fmt.Sprintf("%d:%s:", nip47.KindInfo, key.Public())},
 		nostr.Tag{"k", fmt.Sprint(nip47.KindInfo)})

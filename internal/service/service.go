@@ -101,7 +101,6 @@ type Service struct {
 
 	mu      sync.RWMutex
 	conns   map[nostr.PublicKey]*live // active connections by service key
-	info    map[int64]nostr.EventID   // info event id per connection, for deletions
 	version string                    // the store's ConnectionsVersion that conns reflects
 
 	// Reload hands its refresh to the Run loop, which owns the subscription: a refresh done
@@ -162,7 +161,6 @@ func New(cfg Config) (*Service, error) {
 		sem:      make(chan struct{}, cfg.MaxInFlight),
 		work:     make(chan *nostr.Event),
 		conns:    make(map[nostr.PublicKey]*live),
-		info:     make(map[int64]nostr.EventID),
 		reloads:  make(chan chan error),
 		loopDone: make(chan struct{}),
 	}, nil

@@ -236,6 +236,12 @@ fig_scale() {
       for f in first last; do
         echo "scale $f connection: $(jget "$d/$f.json" '"%s req/s, p50 %s ms, p99 %s ms, errors %s" % (d["requests_per_second"], d["latency"]["p50_ms"], d["latency"]["p99_ms"], d["errors"])')"
       done
+      # The same memory figure after that load (the start-up burst's memory was returned
+      # to the system; requests grow the heap again up to the GC's headroom).
+      sleep 5
+      rssN=$(awk '/VmRSS/ {print $2}' /proc/"$SERVE_PID"/status)
+      curl -s -o "$d/heap-after-load.prof" "http://127.0.0.1:$pport/debug/pprof/heap?gc=1" || true
+      echo "scale after 2,000 requests: RSS $rssN KiB: $(python3 -c "print('%.2f' % (($rssN-$rss0)*1024/$SCALE_N/1024))") KiB per connection; live heap $(go tool pprof -sample_index=inuse_space -top "$NWC" "$d/heap-after-load.prof" 2>/dev/null | sed -n 's/.*of \([0-9.]*MB\) total.*/\1/p' | head -1)"
     fi
     stop "$SERVE_PID"
   done
