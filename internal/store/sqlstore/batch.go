@@ -16,6 +16,10 @@ const (
 	maxBatch = 128
 	// linger is how long a deferred write may wait for a commit to ride along with.
 	linger = 5 * time.Millisecond
+	// A waited-for write that arrives within busyWindow of the last commit waits up to
+	// gatherFor for others (group commit under load; no delay when idle).
+	busyWindow = 2 * time.Millisecond
+	gatherFor  = 400 * time.Microsecond
 )
 
 // batcher is group commit for small writes of the request log. Where write transactions
@@ -140,6 +144,9 @@ func (b *batcher) takeDeferred(batch []*batchOp) []*batchOp {
 func (b *batcher) loop() {
 	defer close(b.done)
 	batch := make([]*batchOp, 0, 2*maxBatch)
+	var lastCommit time.Time
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		batch = batch[:0]
 		select {
@@ -149,6 +156,26 @@ func (b *batcher) loop() {
 		case op := <-b.ops:
 			batch = append(batch, op)
 		case <-b.wake:
+		}
+		// Busy (the last commit just ended): wait a moment for the writes of the requests
+		// in flight, so they share this commit. Idle: commit at once, nobody else is coming.
+		if len(batch) > 0 && time.Since(lastCommit) < busyWindow {
+			gather.Reset(gatherFor)
+		wait:
+			for len(batch) < maxBatch {
+				select {
+				case op := <-b.ops:
+					batch = append(batch, op)
+				case <-gather.C:
+					break wait
+				}
+			}
+			if !gather.Stop() {
+				select { // drained by the loop above, or fired meanwhile
+				case <-gather.C:
+				default:
+				}
+			}
 		}
 	more:
 		for len(batch) < maxBatch {
@@ -160,6 +187,7 @@ func (b *batcher) loop() {
 			}
 		}
 		b.run(b.takeDeferred(batch))
+		lastCommit = time.Now()
 	}
 }
 
