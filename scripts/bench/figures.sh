@@ -4,7 +4,7 @@
 #   scripts/bench/figures.sh [throughput|cpu|alby|pay|scale|all] ...
 #
 # Env: OUT (results dir, default a new temp dir), DUR (seconds per measured run, default
-# 20), SCALE_N (connections for `scale`, default 100000), NWC (an nwc binary; default:
+# 20), CPU_CONC (requests in flight for `cpu`, default 32), SCALE_N (connections for `scale`, default 100000), NWC (an nwc binary; default:
 # built from this checkout). Each figure writes its raw `nwc bench --json` reports and
 # logs to $OUT/<figure>/ and prints a summary. `alby` needs node and interop/alby's
 # node_modules (npm ci there). Processes it starts are stopped by PID on exit.
@@ -105,10 +105,10 @@ fig_cpu() {
   PIDS+=("$spid")
   waitfile "$d/data/nwc.db" # the service made the master key first
   "$NWC" bench --connections 16 --data-dir "$d/data" --relay "ws://127.0.0.1:$rport" --setup-only >/dev/null
-  log "cpu: closed loop, 32 in flight, service pid $spid"
+  log "cpu: closed loop, ${CPU_CONC:-32} in flight, service pid $spid"
   (sleep 6 && curl -s -o "$d/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=$((DUR - 8))") &
   local cpid=$!
-  bench --connections 16 --data-dir "$d/data" --concurrency 32 --warmup 3s --duration "${DUR}s" --pid "$spid" >"$d/closed.json"
+  bench --connections 16 --data-dir "$d/data" --concurrency "${CPU_CONC:-32}" --warmup 3s --duration "${DUR}s" --pid "$spid" >"$d/closed.json"
   wait "$cpid" || true
   log "cpu: open loop at 300 req/s"
   bench --connections 16 --data-dir "$d/data" --rate 300 --warmup 2s --duration "${DUR}s" --pid "$spid" >"$d/open300.json"
