@@ -34,6 +34,7 @@ var LatencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 // A nil *Registry ignores every call, so it can stand for "no metrics".
 type Registry struct {
 	relays func() []relaypool.RelayStatus
+	store  func() StoreStats // set by SetStoreStats; nil = not reported
 
 	mu              sync.Mutex
 	requests        map[[2]string]uint64 // method, outcome
@@ -62,6 +63,19 @@ func New(relays func() []relaypool.RelayStatus) *Registry {
 		publishFailures: make(map[string]uint64),
 		payments:        map[string]*payments{"incoming": {}, "outgoing": {}},
 		notifications:   make(map[string]uint64),
+	}
+}
+
+// StoreStats are the request log's group-commit counters (sqlstore.Store.GroupCommitStats).
+type StoreStats struct {
+	Commits, Writes, FailedLater uint64
+}
+
+// SetStoreStats makes every scrape report the store's request-log counters, read by f.
+// Call it before serving scrapes.
+func (r *Registry) SetStoreStats(f func() StoreStats) {
+	if r != nil {
+		r.store = f
 	}
 }
 
@@ -174,6 +188,11 @@ func (r *Registry) WriteText(out io.Writer) error {
 	if r != nil && r.relays != nil {
 		relays = r.relays() // outside r.mu: the pool has its own lock
 	}
+	var store *StoreStats
+	if r != nil && r.store != nil {
+		st := r.store()
+		store = &st
+	}
 	if r == nil {
 		r = New(nil)
 	}
@@ -236,6 +255,15 @@ func (r *Registry) WriteText(out io.Writer) error {
 	family(w, "nwc_notifications_sent_total", "counter", "Notification events a relay accepted, by type (each notification goes out as 23197 and 23196).")
 	for _, k := range sortedKeys(r.notifications, strings.Compare) {
 		sample(w, "nwc_notifications_sent_total", labels("type", k), float64(r.notifications[k]))
+	}
+
+	if store != nil {
+		family(w, "nwc_store_log_commits_total", "counter", "Transactions that committed request-log writes (group commit, SQLite).")
+		sample(w, "nwc_store_log_commits_total", "", float64(store.Commits))
+		family(w, "nwc_store_log_writes_total", "counter", "Request-log writes committed in those transactions.")
+		sample(w, "nwc_store_log_writes_total", "", float64(store.Writes))
+		family(w, "nwc_store_log_failed_later_writes_total", "counter", "Request outcomes written without waiting that then failed (nothing else reports them).")
+		sample(w, "nwc_store_log_failed_later_writes_total", "", float64(store.FailedLater))
 	}
 	return w.Flush()
 }

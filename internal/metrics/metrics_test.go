@@ -49,6 +49,7 @@ func TestRegistryExposition(t *testing.T) {
 	r.NotificationSent("payment_received")
 	r.NotificationSent("payment_received")
 	r.NotificationSent("made_up")
+	r.SetStoreStats(func() StoreStats { return StoreStats{Commits: 4, Writes: 9, FailedLater: 1} })
 
 	s := scrape(t, r)
 	tests := []struct {
@@ -82,6 +83,9 @@ func TestRegistryExposition(t *testing.T) {
 		{Key("nwc_budget_refusals_total"), 1},
 		{Key("nwc_notifications_sent_total", "type", "payment_received"), 2},
 		{Key("nwc_notifications_sent_total", "type", "other"), 1},
+		{Key("nwc_store_log_commits_total"), 4},
+		{Key("nwc_store_log_writes_total"), 9},
+		{Key("nwc_store_log_failed_later_writes_total"), 1},
 	}
 	for _, tt := range tests {
 		got, ok := s[tt.key]

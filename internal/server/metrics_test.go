@@ -184,7 +184,12 @@ func TestMetricsAndHealthz(t *testing.T) {
 		want{"nwc_notifications_sent_total", []string{"type", "payment_received"}, 2},
 		want{"nwc_relay_connected", []string{"relay", relayKey}, 1},
 		want{"nwc_publish_failures_total", []string{"kind", "23195"}, 0},
+		want{"nwc_store_log_failed_later_writes_total", nil, 0},
 	))
+	// The request log went through group commit: every request was recorded.
+	if c, w := s.Get("nwc_store_log_commits_total"), s.Get("nwc_store_log_writes_total"); c < 1 || w < 6 || c > w {
+		t.Errorf("request log: %v commits, %v writes; want at least one commit and six writes", c, w)
+	}
 	if sum := s.Get("nwc_request_duration_seconds_sum", "method", "pay_invoice"); sum <= 0 {
 		t.Errorf("pay_invoice latency sum %v, want > 0", sum)
 	}

@@ -195,6 +195,14 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	cfg.Keys, cfg.Store, cfg.Backend, cfg.Relays = s.Keys, s.Store, s.Backend, service.PoolRelays{Pool: s.Pool}
 	cfg.Logger = o.Logger.With("component", "service")
 	s.Metrics = metrics.New(s.Pool.Relays)
+	if gc, ok := s.Store.(interface {
+		GroupCommitStats() (commits, writes, failed uint64, lastErr error)
+	}); ok {
+		s.Metrics.SetStoreStats(func() metrics.StoreStats {
+			c, w, f, _ := gc.GroupCommitStats()
+			return metrics.StoreStats{Commits: c, Writes: w, FailedLater: f}
+		})
+	}
 	cfg.Metrics = s.Metrics
 	if s.Service, err = service.New(cfg); err != nil {
 		return nil, err
