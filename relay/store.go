@@ -21,20 +21,34 @@ import (
 // many info events (13194), so the store holds neither a parsed *nostr.Event nor its wire
 // JSON. The fixed fields are kept in binary (half the size of their hex) and the tags and
 // content as the JSON text they have on the wire; appendJSON rebuilds the exact wire form.
-// Everything but heapIdx is immutable once inserted, so a query can use entries after
-// releasing the store lock.
+// Replaceable events that repeat most of their body (the info events of one service differ
+// only in their p tag) share that part (see shared). Everything but heapIdx is immutable
+// once inserted, so a query can use entries after releasing the store lock. The struct is
+// kept at 176 bytes, a size class: hence the uint16 kind and the expiration kept aside.
 type entry struct {
 	ID        nostr.EventID
 	PubKey    nostr.PublicKey
 	Sig       [64]byte
 	CreatedAt int64
-	expires   int64  // NIP-40 expiration, 0 = never
 	seq       uint64 // insertion order, used to write the log back in order
 	// body is the wire JSON from the tags array to the end of the content string:
 	// `[["p","ab…"],…],"content":"…"`, with NIP-01 escaping (see nostr.AppendJSONString).
-	body    string
-	Kind    int32 // events come from nostr.Event.UnmarshalJSON: 0..65535
-	heapIdx int32
+	// If sh is set, the body is sh.pre + body + sh.post.
+	body      string
+	sh        *shared
+	Kind      uint16 // events come from nostr.Event.UnmarshalJSON: 0..65535
+	hasExpiry bool   // NIP-40: the time is in store.expiring
+	heapIdx   int32
+}
+
+// shared is the part of a body that several stored events have in common, held once: the
+// array's start and the tags before the first tag with a one-byte name (pre), and the tags
+// after the last one with the content (post). The tags between hold what tells the events
+// apart (p, d, e…).
+type shared struct {
+	pre, post string
+	key       uint64 // in store.shared
+	refs      int    // entries using it; changed only under the store's write lock
 }
 
 // result is one event a query returns: the entry and its wire JSON.
@@ -76,15 +90,30 @@ func newEntry(ev *nostr.Event) *entry {
 		PubKey:    ev.PubKey,
 		Sig:       ev.Sig,
 		CreatedAt: ev.CreatedAt,
-		Kind:      int32(ev.Kind),
-		expires:   expirationOf(ev),
+		Kind:      uint16(ev.Kind),
 		body:      string(b),
 	}
 }
 
+// bodyLen is the length of e's whole body.
+func (e *entry) bodyLen() int {
+	if e.sh != nil {
+		return len(e.sh.pre) + len(e.body) + len(e.sh.post)
+	}
+	return len(e.body)
+}
+
+// fullBody returns e's whole body, for the rare paths that decode it.
+func (e *entry) fullBody() string {
+	if e.sh != nil {
+		return e.sh.pre + e.body + e.sh.post
+	}
+	return e.body
+}
+
 // jsonLen bounds the length of the wire JSON (created_at and kind may be shorter).
 func (e *entry) jsonLen() int {
-	return len(`{"id":"","pubkey":"","created_at":,"kind":,"tags":,"sig":""}`) + 64 + 64 + 20 + 5 + len(e.body) + 128
+	return len(`{"id":"","pubkey":"","created_at":,"kind":,"tags":,"sig":""}`) + 64 + 64 + 20 + 5 + e.bodyLen() + 128
 }
 
 // appendJSON appends the wire JSON of e, byte for byte what nostr.Event.AppendJSON wrote.
@@ -98,7 +127,13 @@ func (e *entry) appendJSON(b []byte) []byte {
 	b = append(b, `,"kind":`...)
 	b = strconv.AppendInt(b, int64(e.Kind), 10)
 	b = append(b, `,"tags":`...)
-	b = append(b, e.body...)
+	if e.sh != nil {
+		b = append(b, e.sh.pre...)
+		b = append(b, e.body...)
+		b = append(b, e.sh.post...)
+	} else {
+		b = append(b, e.body...)
+	}
 	b = append(b, `,"sig":"`...)
 	b = hex.AppendEncode(b, e.Sig[:])
 	return append(b, `"}`...)
@@ -108,7 +143,7 @@ func (e *entry) appendJSON(b []byte) []byte {
 func (e *entry) tagList() nostr.Tags {
 	var tags nostr.Tags
 	// The body starts with the tags array; the decoder stops after it.
-	if err := json.NewDecoder(strings.NewReader(e.body)).Decode(&tags); err != nil {
+	if err := json.NewDecoder(strings.NewReader(e.fullBody())).Decode(&tags); err != nil {
 		return nil // cannot happen: newEntry wrote it
 	}
 	return tags
@@ -116,57 +151,110 @@ func (e *entry) tagList() nostr.Tags {
 
 // tags yields the raw (still JSON-escaped, unquoted) name and first value of every tag of
 // e that has a value, in order.
-func (e *entry) tags() iter.Seq2[string, string] { return rawTags(e.body) }
+func (e *entry) tags() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if e.sh == nil {
+			if len(e.body) > 0 && e.body[0] == '[' {
+				tagRun(e.body[1:], yield)
+			}
+			return
+		}
+		_ = tagRun(e.sh.pre[1:], yield) && tagRun(e.body, yield) && tagRun(e.sh.post, yield)
+	}
+}
 
 // rawTags yields the raw name and first value of each tag with at least one value in
 // body, which starts with a JSON array of arrays of strings as nostr writes it (no
 // whitespace). It stops at anything else.
 func rawTags(body string) iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
-		if len(body) == 0 || body[0] != '[' {
-			return
-		}
-		i := 1
-		for i < len(body) && body[i] == '[' {
-			i++
-			var name, value string
-			n := 0
-			for i < len(body) && body[i] == '"' {
-				j := i + 1
-				for j < len(body) && body[j] != '"' {
-					if body[j] == '\\' {
-						j++ // the escaped byte cannot end the string
-					}
-					j++
-				}
-				if j >= len(body) {
-					return
-				}
-				s := body[i+1 : j]
-				switch n {
-				case 0:
-					name = s
-				case 1:
-					value = s
-				}
-				n++
-				i = j + 1
-				if i < len(body) && body[i] == ',' && i+1 < len(body) && body[i+1] == '"' {
-					i++
-				}
-			}
-			if i >= len(body) || body[i] != ']' {
-				return
-			}
-			i++
-			if n >= 2 && !yield(name, value) {
-				return
-			}
-			if i < len(body) && body[i] == ',' {
-				i++
-			}
+		if len(body) > 0 && body[0] == '[' {
+			tagRun(body[1:], yield)
 		}
 	}
+}
+
+// tagRun yields the raw name and first value of each tag with at least one value in s, a
+// run of tags as nostr writes them (`["a","b"],["c"]`), which may start with the comma
+// that separates it from earlier tags. It stops at anything else and returns false if
+// yield did.
+func tagRun(s string, yield func(string, string) bool) bool {
+	i := 0
+	if i < len(s) && s[i] == ',' {
+		i++
+	}
+	for i < len(s) && s[i] == '[' {
+		name, value, n, end, ok := nextTag(s, i)
+		if !ok {
+			break
+		}
+		if n >= 2 && !yield(name, value) {
+			return false
+		}
+		i = end
+		if i < len(s) && s[i] == ',' {
+			i++
+		}
+	}
+	return true
+}
+
+// nextTag reads the tag that starts at s[i], a '[': its raw name and first value, its
+// number of elements and the index after it. ok is false if no well-formed tag is there.
+func nextTag(s string, i int) (name, value string, n, end int, ok bool) {
+	i++
+	for i < len(s) && s[i] == '"' {
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++ // the escaped byte cannot end the string
+			}
+			j++
+		}
+		if j >= len(s) {
+			return "", "", 0, 0, false
+		}
+		switch n {
+		case 0:
+			name = s[i+1 : j]
+		case 1:
+			value = s[i+1 : j]
+		}
+		n++
+		i = j + 1
+		if i+1 < len(s) && s[i] == ',' && s[i+1] == '"' {
+			i++
+		}
+	}
+	if i >= len(s) || s[i] != ']' {
+		return "", "", 0, 0, false
+	}
+	return name, value, n, i + 1, true
+}
+
+// splitBody returns where the shareable parts of a whole body end and start: body[:a] is
+// the array's start and the tags before the first tag with a one-byte name, body[b:] the
+// tags after the last one and the content. Without such tags, a = b = 1.
+func splitBody(body string) (a, b int) {
+	a, b = 1, 1
+	found := false
+	for i := 1; i < len(body) && body[i] == '['; {
+		name, _, n, end, ok := nextTag(body, i)
+		if !ok {
+			break
+		}
+		if n > 0 && isOneByte(name) {
+			if !found {
+				a, found = i, true
+			}
+			b = end
+		}
+		i = end
+		if i < len(body) && body[i] == ',' {
+			i++
+		}
+	}
+	return a, b
 }
 
 // escaped returns s with NIP-01 escaping, without the quotes: the form rawTags yields,
@@ -322,19 +410,26 @@ type store struct {
 	seed        maphash.Seed // keys of the indexes: others cannot aim collisions at them
 	seq         uint64
 	n           int
-	byID        index // key: idKey
-	bySlot      index // key: slotKey; replaceable and addressable events
-	byAuthor    index // key: authorKey
-	byKind      index // key: the kind
-	byTag       index // key: tagKey; tags with a one-letter name
-	expiring    map[*entry]struct{}
-	regular     entryHeap // oldest first, for eviction
+	byID        index            // key: idKey
+	bySlot      index            // key: slotKey; replaceable and addressable events
+	byAuthor    index            // key: authorKey
+	byKind      index            // key: the kind
+	byTag       index            // key: tagKey; tags with a one-letter name
+	expiring    map[*entry]int64 // entry -> its NIP-40 expiration
+	regular     entryHeap        // oldest first, for eviction
 	replaceable entryHeap
 	maxRegular  int
 	maxReplace  int
 	// NIP-09 tombstones: deleted id / slot ("kind:pubkey:d") -> the deletion that covers it.
 	tombIDs  map[nostr.EventID]*entry
 	tombSlot map[string]*entry
+	// Body parts of replaceable and addressable events (see shared), by sharedKey. An
+	// event whose parts no other stored event has keeps them in its own body and is only
+	// counted in seen, by the key's low 32 bits (9 bytes a map slot, so that unique parts
+	// cost little); the next event with the same key creates the shared copy. A 32-bit
+	// collision only makes a shared copy that a single event uses.
+	shared map[uint64]*shared
+	seen   map[uint32]int32
 }
 
 func newStore(maxRegular, maxReplaceable int) *store {
@@ -345,11 +440,13 @@ func newStore(maxRegular, maxReplaceable int) *store {
 		byAuthor:   newIndex(),
 		byKind:     newIndex(),
 		byTag:      newIndex(),
-		expiring:   make(map[*entry]struct{}),
+		expiring:   make(map[*entry]int64),
 		maxRegular: maxRegular,
 		maxReplace: maxReplaceable,
 		tombIDs:    make(map[nostr.EventID]*entry),
 		tombSlot:   make(map[string]*entry),
+		shared:     make(map[uint64]*shared),
+		seen:       make(map[uint32]int32),
 	}
 }
 
@@ -367,8 +464,20 @@ func (s *store) tagKey(name, value string) uint64 {
 	return h.Sum64()
 }
 
+// sharedKey hashes the shareable parts of a body.
+func (s *store) sharedKey(pre, post string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(pre)))
+	h.Write(n[:])
+	h.WriteString(pre)
+	h.WriteString(post)
+	return h.Sum64()
+}
+
 // slotKey hashes a replaceable/addressable slot: kind, author and raw d value.
-func (s *store) slotKey(kind int32, pk *nostr.PublicKey, d string) uint64 {
+func (s *store) slotKey(kind uint16, pk *nostr.PublicKey, d string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	var k [4]byte
@@ -422,6 +531,7 @@ func newer(a, b *entry) bool {
 // argument) is not retained.
 func (s *store) add(ev *nostr.Event, _ []byte) addResult {
 	e := newEntry(ev) // outside the lock: it escapes the tags and content
+	expires := expirationOf(ev)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byIDLookup(&ev.ID) != nil {
@@ -445,7 +555,7 @@ func (s *store) add(ev *nostr.Event, _ []byte) addResult {
 	}
 	s.seq++
 	e.seq = s.seq
-	s.insert(e)
+	s.insert(e, expires)
 	if ev.Kind == nostr.KindDeletion {
 		s.applyDeletion(e, ev)
 	}
@@ -467,7 +577,7 @@ func (s *store) byIDLookup(id *nostr.EventID) *entry {
 	return nil
 }
 
-func (s *store) slotLookup(kind int32, pk *nostr.PublicKey, d string) *entry {
+func (s *store) slotLookup(kind uint16, pk *nostr.PublicKey, d string) *entry {
 	for e := range s.bySlot.get(s.slotKey(kind, pk, d)).all {
 		if e.Kind == kind && e.PubKey == *pk && e.rawD() == d {
 			return e
@@ -476,7 +586,11 @@ func (s *store) slotLookup(kind int32, pk *nostr.PublicKey, d string) *entry {
 	return nil
 }
 
-func (s *store) insert(e *entry) {
+// insert files e, not yet visible to queries, with its NIP-40 expiration (0 = none).
+func (s *store) insert(e *entry, expires int64) {
+	if hasSlot(int(e.Kind)) {
+		s.share(e)
+	}
 	s.n++
 	s.byID.add(s.idKey(&e.ID), e)
 	if hasSlot(int(e.Kind)) {
@@ -492,8 +606,51 @@ func (s *store) insert(e *entry) {
 			s.byTag.add(s.tagKey(name, value), e)
 		}
 	}
-	if e.expires > 0 {
-		s.expiring[e] = struct{}{}
+	if expires > 0 {
+		e.hasExpiry = true
+		s.expiring[e] = expires
+	}
+}
+
+// share makes e, not yet visible to queries, use the shared copy of the parts of its body
+// that another stored event has too, if any.
+func (s *store) share(e *entry) {
+	a, b := splitBody(e.body)
+	pre, post := e.body[:a], e.body[b:]
+	k := s.sharedKey(pre, post)
+	sh := s.shared[k]
+	switch {
+	case sh != nil && (sh.pre != pre || sh.post != post):
+		sh = nil // another body with the same 64-bit key: keep this one whole
+	case sh == nil && s.seen[uint32(k)] > 0:
+		// One allocation for both parts, not tied to this event's body.
+		both := pre + post
+		sh = &shared{pre: both[:len(pre)], post: both[len(pre):], key: k}
+		s.shared[k] = sh
+	}
+	if sh == nil {
+		s.seen[uint32(k)]++
+		return
+	}
+	sh.refs++
+	e.sh = sh
+	e.body = strings.Clone(e.body[a:b])
+}
+
+// unshare undoes share when e is removed: shared parts go with their last user. e.sh
+// stays set, as queries may still be reading e.
+func (s *store) unshare(e *entry) {
+	if sh := e.sh; sh != nil {
+		sh.refs--
+		if sh.refs == 0 && s.shared[sh.key] == sh {
+			delete(s.shared, sh.key)
+		}
+		return
+	}
+	a, b := splitBody(e.body)
+	k := uint32(s.sharedKey(e.body[:a], e.body[b:]))
+	if s.seen[k]--; s.seen[k] <= 0 {
+		delete(s.seen, k)
 	}
 }
 
@@ -506,6 +663,7 @@ func (s *store) remove(e *entry) {
 	if hasSlot(int(e.Kind)) {
 		s.bySlot.remove(s.slotKey(e.Kind, &e.PubKey, e.rawD()), e)
 		heap.Remove(&s.replaceable, int(e.heapIdx))
+		s.unshare(e)
 	} else {
 		heap.Remove(&s.regular, int(e.heapIdx))
 	}
@@ -597,14 +755,14 @@ func (s *store) slotByName(slot string) *entry {
 		return nil
 	}
 	kind, err := strconv.Atoi(parts[0])
-	if err != nil {
+	if err != nil || kind < 0 || kind > 0xffff {
 		return nil
 	}
 	var pk nostr.PublicKey
 	if _, err := hex.Decode(pk[:], []byte(parts[1])); err != nil {
 		return nil
 	}
-	return s.slotLookup(int32(kind), &pk, escaped(parts[2]))
+	return s.slotLookup(uint16(kind), &pk, escaped(parts[2]))
 }
 
 // sweep drops expired events and returns how many.
@@ -612,8 +770,8 @@ func (s *store) sweep(now int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int
-	for e := range s.expiring {
-		if e.expires <= now {
+	for e, expires := range s.expiring {
+		if expires <= now {
 			s.remove(e)
 			n++
 		}
@@ -691,7 +849,7 @@ func (s *store) query(filters []*filter, now int64, maxLimit int) []result {
 		conds := rawConds(f)
 		var matched []*entry
 		s.candidates(f, conds, func(e *entry) {
-			if (e.expires == 0 || e.expires > now) && e.matches(f, conds) {
+			if (!e.hasExpiry || s.expiring[e] > now) && e.matches(f, conds) {
 				matched = append(matched, e)
 			}
 		})

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -9,15 +10,38 @@ import (
 	"github.com/nwc-go/nwc/nostr"
 )
 
+// infoContents are the method lists of the info events, by how much they repeat: a
+// service gives most connections the same list (shared), a few (few: 4 lists), or, the
+// worst case for sharing, each its own (unique: the list with the connection's number).
+var infoContents = map[string]func(i int) string{
+	"shared-content": func(int) string { return infoMethods },
+	"few-contents":   func(i int) string { return infoMethodLists[i%len(infoMethodLists)] },
+	"unique-content": func(i int) string { return infoMethods + " c" + strconv.Itoa(100_000+i) },
+}
+
+var infoMethods = strings.Join([]string{
+	"pay_invoice", "multi_pay_invoice", "pay_keysend", "multi_pay_keysend", "make_invoice",
+	"lookup_invoice", "list_transactions", "get_balance", "get_info", "notifications",
+}, " ")
+
+var infoMethodLists = []string{
+	infoMethods,
+	"pay_invoice make_invoice lookup_invoice list_transactions get_balance get_info notifications",
+	"make_invoice lookup_invoice list_transactions get_balance get_info notifications",
+	"get_balance get_info",
+}
+
 // infoEventJSON returns the wire JSON of n signed kind-13194 events shaped like the ones
-// the wallet service publishes, one per connection, each by its own key. Signing is slow,
-// so the set is built once per test binary run and shared.
-var infoEventJSON = sync.OnceValue(func() [][]byte {
+// the wallet service publishes (nip47.InfoEvent), one per connection, each by its own key,
+// with the contents of infoContents[name]. Signing is slow, so each set is built once per
+// test binary run and shared.
+func infoEventJSON(name string) [][]byte {
+	infoSetsMu.Lock()
+	defer infoSetsMu.Unlock()
+	if set, ok := infoSets[name]; ok {
+		return set
+	}
 	const n = 20_000
-	content := strings.Join([]string{
-		"pay_invoice", "multi_pay_invoice", "pay_keysend", "multi_pay_keysend", "make_invoice",
-		"lookup_invoice", "list_transactions", "get_balance", "get_info", "notifications",
-	}, " ")
 	out := make([][]byte, n)
 	for i := range n {
 		ev := &nostr.Event{
@@ -28,15 +52,21 @@ var infoEventJSON = sync.OnceValue(func() [][]byte {
 				{"notifications", "payment_received payment_sent"},
 				{"p", nostr.GenerateSecretKey().Public().String()},
 			},
-			Content: content,
+			Content: infoContents[name](i),
 		}
 		if err := ev.Sign(nostr.GenerateSecretKey()); err != nil {
 			panic(err)
 		}
 		out[i] = ev.AppendJSON(nil)
 	}
+	infoSets[name] = out
 	return out
-})
+}
+
+var (
+	infoSetsMu sync.Mutex
+	infoSets   = make(map[string][][]byte)
+)
 
 // liveHeapPerEvent stores every event of lines in a fresh store through the path a
 // published event takes (parse, re-encode, add) and returns the live heap it holds per
@@ -65,21 +95,26 @@ func liveHeapPerEvent(tb testing.TB, lines [][]byte) float64 {
 }
 
 // BenchmarkStoreMemory reports the live heap the store holds per stored info event
-// (B/event), the figure that bounds a wallet service's memory per app connection.
+// (B/event), the figure that bounds a wallet service's memory per app connection, for
+// contents that repeat as they do in a service and for unique ones.
 func BenchmarkStoreMemory(b *testing.B) {
-	lines := infoEventJSON()
-	var sum float64
-	b.ResetTimer()
-	for range b.N {
-		sum += liveHeapPerEvent(b, lines)
+	for _, name := range []string{"shared-content", "few-contents", "unique-content"} {
+		b.Run(name, func(b *testing.B) {
+			lines := infoEventJSON(name)
+			var sum float64
+			b.ResetTimer()
+			for range b.N {
+				sum += liveHeapPerEvent(b, lines)
+			}
+			b.ReportMetric(sum/float64(b.N), "B/event")
+		})
 	}
-	b.ReportMetric(sum/float64(b.N), "B/event")
 }
 
 // BenchmarkStoreQuery measures stored queries over the info events: the lookups a wallet's
 // apps make (one author, one #p) and a broad kind query that returns a full page.
 func BenchmarkStoreQuery(b *testing.B) {
-	lines := infoEventJSON()
+	lines := infoEventJSON("shared-content")
 	st := newStore(len(lines), len(lines))
 	evs := make([]*nostr.Event, len(lines))
 	for i, line := range lines {
