@@ -53,9 +53,12 @@ type Config struct {
 	EventsPerSecond float64           // per connection, default 100 (burst 2x); 0 = default, <0 = unlimited
 	MaxLimit        int               // cap for a filter's limit on stored queries, default 500
 	MaxStoredEvents int               // cap for regular events, and separately for replaceable ones; default 100,000; oldest dropped first
-	Name            string            // NIP-11
-	Description     string            // NIP-11
-	Logger          *slog.Logger      // nil = discard
+	// MaxReplaceableEvents, if set, is the cap for replaceable and addressable events
+	// instead (a wallet's embedded relay keeps one info event per connection).
+	MaxReplaceableEvents int
+	Name                 string       // NIP-11
+	Description          string       // NIP-11
+	Logger               *slog.Logger // nil = discard
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -81,7 +84,10 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.MaxStoredEvents == 0 {
 		out.MaxStoredEvents = DefaultMaxStoredEvents
 	}
-	if out.MaxSubsPerConn < 0 || out.MaxFilters < 0 || out.MaxLimit < 0 || out.MaxStoredEvents < 0 {
+	if out.MaxReplaceableEvents == 0 {
+		out.MaxReplaceableEvents = out.MaxStoredEvents
+	}
+	if out.MaxSubsPerConn < 0 || out.MaxFilters < 0 || out.MaxLimit < 0 || out.MaxStoredEvents < 0 || out.MaxReplaceableEvents < 0 {
 		return out, fmt.Errorf("%w: limits must not be negative", ErrInvalidConfig)
 	}
 	if out.Name == "" {
@@ -140,7 +146,7 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{
 		cfg:          c,
 		log:          c.Logger,
-		store:        newStore(c.MaxStoredEvents, c.MaxStoredEvents),
+		store:        newStore(c.MaxStoredEvents, c.MaxReplaceableEvents),
 		subs:         newSubIndex(),
 		authRequired: c.AuthAllow != nil,
 		conns:        make(map[*conn]struct{}),

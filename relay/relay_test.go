@@ -796,3 +796,28 @@ func waitGoroutines(t *testing.T, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReplaceableCap: MaxReplaceableEvents caps replaceable events apart from regular ones
+// (defaulting to MaxStoredEvents), so a wallet's relay can keep more info events.
+func TestReplaceableCap(t *testing.T) {
+	for _, tc := range []struct {
+		cfg                  Config
+		wantRegular, wantRep int
+	}{
+		{Config{}, DefaultMaxStoredEvents, DefaultMaxStoredEvents},
+		{Config{MaxStoredEvents: 7}, 7, 7},
+		{Config{MaxStoredEvents: 7, MaxReplaceableEvents: 50}, 7, 50},
+	} {
+		r, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.store.maxRegular != tc.wantRegular || r.store.maxReplace != tc.wantRep {
+			t.Errorf("%+v: caps %d/%d, want %d/%d", tc.cfg, r.store.maxRegular, r.store.maxReplace, tc.wantRegular, tc.wantRep)
+		}
+		r.Close()
+	}
+	if _, err := New(Config{MaxReplaceableEvents: -1}); err == nil {
+		t.Error("a negative MaxReplaceableEvents was accepted")
+	}
+}

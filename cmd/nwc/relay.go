@@ -30,6 +30,7 @@ func runRelay(ctx context.Context, args []string, _, stderr io.Writer) int {
 	rate := fs.Float64("events-per-second", relay.DefaultEventsPerSecond, "events per second per connection, burst twice that (negative = no limit)")
 	maxLimit := fs.Int("max-limit", relay.DefaultMaxLimit, "most stored events one filter returns")
 	maxStored := fs.Int("max-stored", relay.DefaultMaxStoredEvents, "regular events kept (and, separately, replaceable ones); oldest dropped first")
+	maxReplaceable := fs.Int("max-replaceable", 0, "replaceable and addressable events kept, if not --max-stored (a wallet's relay: one info event per connection)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
@@ -50,17 +51,18 @@ func runRelay(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	r, err := relay.New(relay.Config{
-		DataDir:         *dataDir,
-		AuthAllow:       keys,
-		MaxMessageBytes: *maxMsg,
-		MaxSubsPerConn:  *maxSubs,
-		MaxFilters:      *maxFilters,
-		EventsPerSecond: *rate,
-		MaxLimit:        *maxLimit,
-		MaxStoredEvents: *maxStored,
-		Name:            *name,
-		Description:     *description,
-		Logger:          logger,
+		DataDir:              *dataDir,
+		AuthAllow:            keys,
+		MaxMessageBytes:      *maxMsg,
+		MaxSubsPerConn:       *maxSubs,
+		MaxFilters:           *maxFilters,
+		EventsPerSecond:      *rate,
+		MaxLimit:             *maxLimit,
+		MaxStoredEvents:      *maxStored,
+		MaxReplaceableEvents: *maxReplaceable,
+		Name:                 *name,
+		Description:          *description,
+		Logger:               logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "nwc relay:", err)

@@ -42,6 +42,10 @@ const (
 	// DefaultRelayListen is where the embedded relay listens unless told otherwise; a
 	// fixed port keeps the URIs already handed out valid across restarts.
 	DefaultRelayListen = "127.0.0.1:7447"
+	// EmbeddedRelayMaxReplaceable caps the replaceable events (info events, one per
+	// connection) the embedded relay keeps: 10x the 100,000 connections measured in
+	// docs/benchmarks.md (~400 bytes each). Regular events keep the relay's default cap.
+	EmbeddedRelayMaxReplaceable = 1_000_000
 	// DefaultAdminListen is the admin API's address.
 	DefaultAdminListen = "127.0.0.1:7448"
 	// AdminTokenFile holds the admin API token (mode 0600).
@@ -154,7 +158,10 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 			DataDir: filepath.Join(o.DataDir, RelayDir), Name: "nwc embedded relay",
 			// The service publishes every answer on one socket: no per-connection event rate.
 			EventsPerSecond: -1,
-			Logger:          o.Logger.With("component", "relay"),
+			// One info event per connection: the default cap (100,000) would start dropping
+			// the oldest connections' info events at 100,001 connections.
+			MaxReplaceableEvents: EmbeddedRelayMaxReplaceable,
+			Logger:               o.Logger.With("component", "relay"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start relay: %w", err)
