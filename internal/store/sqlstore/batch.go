@@ -43,6 +43,9 @@ type batcher struct {
 	mu       sync.Mutex
 	deferred []*batchOp
 	timer    *time.Timer // armed while deferred is not empty
+	// uncommitted counts deferred writes not committed yet: queued, or in the batch that
+	// is running (flush must wait for that one too).
+	uncommitted atomic.Int64
 
 	commits, writes, failed atomic.Uint64
 	lastErr                 atomic.Pointer[error]
@@ -97,6 +100,7 @@ func (b *batcher) later(fn func(ctx context.Context, x runner) error) error {
 	default:
 	}
 	b.start()
+	b.uncommitted.Add(1)
 	b.mu.Lock()
 	b.deferred = append(b.deferred, &batchOp{ctx: context.Background(), fn: fn})
 	n := len(b.deferred)
@@ -110,12 +114,10 @@ func (b *batcher) later(fn func(ctx context.Context, x runner) error) error {
 	return nil
 }
 
-// flush commits the deferred writes queued so far.
+// flush returns once the deferred writes queued so far have committed: an empty write
+// goes through the loop, after the batch running now (batches run one at a time, in order).
 func (b *batcher) flush(ctx context.Context) error {
-	b.mu.Lock()
-	n := len(b.deferred)
-	b.mu.Unlock()
-	if n == 0 {
+	if b.uncommitted.Load() == 0 {
 		return nil
 	}
 	return b.do(ctx, func(context.Context, runner) error { return nil })
@@ -207,15 +209,25 @@ func (b *batcher) run(batch []*batchOp) {
 	})
 	b.commits.Add(1)
 	b.writes.Add(uint64(len(batch)))
+	var later int64
 	for _, op := range batch {
 		if err != nil && op.err == nil {
 			op.err = err
 		}
 		if op.done != nil {
-			close(op.done)
-		} else if op.err != nil {
+			continue
+		}
+		later++
+		if op.err != nil {
 			b.failed.Add(1)
 			b.lastErr.Store(&op.err)
+		}
+	}
+	// Counted before anyone waiting is woken: a flush that returns sees its stats.
+	b.uncommitted.Add(-later)
+	for _, op := range batch {
+		if op.done != nil {
+			close(op.done)
 		}
 	}
 }
