@@ -17,8 +17,13 @@ import (
 // ErrStorage wraps failures to read or write the data directory.
 var ErrStorage = errors.New("relay: storage")
 
+// ErrDataDirInUse: another relay (another process, or another Relay in this one) has the
+// data directory open.
+var ErrDataDirInUse = errors.New("relay: data directory in use by another relay")
+
 const (
 	logName       = "events.jsonl"
+	lockName      = "lock"
 	maxBatch      = 256  // log lines written with one fsync
 	compactMin    = 1000 // never compact a log shorter than this
 	persistQueue  = 1024
@@ -40,6 +45,8 @@ type persister struct {
 	reqs  chan persistReq
 	quit  chan struct{}
 	done  chan struct{}
+
+	unlock func() error // releases the data directory
 }
 
 type persistReq struct {
@@ -52,6 +59,20 @@ func openPersister(dir string, st *store, now int64, log *slog.Logger) (*persist
 	if err := os.MkdirAll(dir, directoryMode); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := openLocked(dir, st, now, log)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	p.unlock = unlock
+	return p, nil
+}
+
+func openLocked(dir string, st *store, now int64, log *slog.Logger) (*persister, error) {
 	p := &persister{
 		path:  filepath.Join(dir, logName),
 		dir:   dir,
@@ -236,7 +257,11 @@ func syncDir(dir string) error {
 func (p *persister) close() error {
 	close(p.quit)
 	<-p.done
-	if err := p.f.Close(); err != nil {
+	err := p.f.Close()
+	if uerr := p.unlock(); err == nil {
+		err = uerr
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	return nil

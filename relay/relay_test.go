@@ -821,3 +821,33 @@ func TestReplaceableCap(t *testing.T) {
 		t.Error("a negative MaxReplaceableEvents was accepted")
 	}
 }
+
+// TestDataDirLock: a second relay on the same data directory is refused with
+// ErrDataDirInUse (two writers would interleave the event log); once the first closes, the
+// directory can be opened again.
+func TestDataDirLock(t *testing.T) {
+	dir := t.TempDir()
+	first, err := New(Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := New(Config{DataDir: dir}); !errors.Is(err, ErrDataDirInUse) {
+		if second != nil {
+			second.Close()
+		}
+		t.Fatalf("second relay on the same dir: %v, want ErrDataDirInUse", err)
+	}
+	other, err := New(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("relay on another dir: %v", err)
+	}
+	other.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := New(Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	again.Close()
+}

@@ -163,6 +163,9 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 			MaxReplaceableEvents: EmbeddedRelayMaxReplaceable,
 			Logger:               o.Logger.With("component", "relay"),
 		})
+		if errors.Is(err, relay.ErrDataDirInUse) {
+			return nil, fmt.Errorf("start relay: %w (is another nwc serve running on %s?)", err, o.DataDir)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("start relay: %w", err)
 		}
