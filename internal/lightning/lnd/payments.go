@@ -159,6 +159,12 @@ func failure(reason string) error {
 // started (LND validates first) are final; losing the connection after the request
 // went out leaves the outcome unknown.
 func sendError(ctx context.Context, err error, sent bool) error {
+	if sent && ctx.Err() != nil {
+		// The caller gave up after the request went out. LND may still answer, e.g.
+		// "context canceled" (HTTP 408) for our own cancellation while the payment it had
+		// started goes on: the outcome is unknown, not a refusal (found again by hash).
+		return fmt.Errorf("%w: %w", lightning.ErrPaymentPending, errors.Join(ctx.Err(), err))
+	}
 	var re *rpcError
 	if errors.As(err, &re) {
 		msg := strings.ToLower(re.Message)

@@ -236,3 +236,32 @@ func FuzzDecodeStatus(f *testing.F) {
 		_ = routeMissing(e)
 	})
 }
+
+// TestSendError: what SendPaymentV2's errors mean for the payment. Once the request went
+// out and the caller gave up, anything LND answers (its "context canceled" for our own
+// cancellation, seen in CI) leaves the payment pending, not failed.
+func TestSendError(t *testing.T) {
+	live := context.Background()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	canceled := &rpcError{HTTPStatus: 408, Code: 1, Message: "context canceled"}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		sent bool
+		want error
+	}{
+		{"already paid", live, &rpcError{HTTPStatus: 500, Code: 2, Message: "invoice is already paid"}, true, lightning.ErrAlreadyPaid},
+		{"in transition", live, &rpcError{HTTPStatus: 500, Code: 2, Message: "payment is in transition"}, true, lightning.ErrPaymentInFlight},
+		{"refused before starting", live, &rpcError{HTTPStatus: 500, Code: 2, Message: "self-payments not allowed"}, true, lightning.ErrPaymentFailed},
+		{"connection lost after sending", live, lightning.ErrUnavailable, true, lightning.ErrPaymentPending},
+		{"never sent", live, lightning.ErrUnavailable, false, lightning.ErrUnavailable},
+		{"caller gave up, LND says canceled", gone, canceled, true, lightning.ErrPaymentPending},
+		{"caller gave up, LND refused", gone, &rpcError{HTTPStatus: 500, Code: 2, Message: "invoice expired"}, true, lightning.ErrPaymentPending},
+	} {
+		if got := sendError(tc.ctx, tc.err, tc.sent); !errors.Is(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
