@@ -36,6 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxAge := fs.Duration("max-request-age", 6*time.Hour, "drop spend and invoice requests older than this")
 	payTimeout := fs.Duration("payment-timeout", 60*time.Second, "how long a payment may take before the app is told it is still pending")
 	rate := fs.Float64("rate", 20, "requests per second allowed per connection (burst twice that; negative = no limit)")
+	announceAll := fs.Bool("announce-all", false, "publish every connection's info event at start, even those the relays were given before (after a relay lost its data)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	noFirst := fs.Bool("no-first-connection", false, "do not create a first connection when there is none")
@@ -77,7 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		DataDir: *dir, DB: *db, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
 		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
 		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
-		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst},
+		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst, AnnounceAll: *announceAll},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "nwc serve:", err)

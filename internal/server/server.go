@@ -203,6 +203,8 @@ func Open(ctx context.Context, o Options) (srv *Server, err error) {
 	}
 	cfg := o.Service
 	cfg.Keys, cfg.Store, cfg.Backend, cfg.Relays = s.Keys, s.Store, s.Backend, service.PoolRelays{Pool: s.Pool}
+	// Info events are published again at start when the relays change.
+	cfg.AnnounceKey = strings.Join(s.RelayURLs, " ")
 	cfg.Logger = o.Logger.With("component", "service")
 	s.Metrics = metrics.New(s.Pool.Relays)
 	if gc, ok := s.Store.(interface {

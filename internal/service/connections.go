@@ -78,12 +78,26 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	if same {
 		return false, nil
 	}
+	if !s.memoryLoaded {
+		fp := s.announceFingerprint()
+		s.mu.Lock()
+		s.fingerprint = fp
+		s.mu.Unlock()
+		skip := s.loadAnnounced(ctx)
+		s.mu.Lock()
+		s.skipUpTo, s.announcedHW = skip, skip
+		s.mu.Unlock()
+		if skip > 0 {
+			s.log.Info("info events already announced", "up_to_connection", skip)
+		}
+		s.memoryLoaded = true
+	}
 	list, err := s.cfg.Store.ListConnections(ctx)
 	if err != nil {
 		return false, err
 	}
 	s.mu.RLock()
-	prev := s.conns
+	prev, skip := s.conns, s.skipUpTo
 	s.mu.RUnlock()
 	var (
 		next   = make(map[nostr.PublicKey]*live, len(list))
@@ -101,9 +115,10 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 		}
 		l := shared.compact(c)
 		next[c.ServicePubKey] = l
-		added = append(added, pending{c.ServicePubKey, l})
+		if c.ID > skip {
+			added = append(added, pending{c.ServicePubKey, l})
+		}
 	}
-	list = nil // the compact copies are all that stays
 	var removed []pending
 	for pk, c := range prev {
 		if _, ok := next[pk]; !ok {
@@ -113,10 +128,25 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	s.conns = next
 	s.version = version
+	s.skipUpTo = 0 // only the first load: connections seen later are always announced
+	for i := range list {
+		s.maxSeenID = max(s.maxSeenID, list[i].ID)
+	}
+	for _, p := range added {
+		s.unannounced[p.conn.id] = struct{}{}
+	}
 	s.added = append(s.added, added...)
 	s.removed = append(s.removed, removed...)
 	s.mu.Unlock()
-	changed := len(added) > 0 || len(removed) > 0
+	changed := len(next) != len(prev) || len(removed) > 0
+	if !changed {
+		for pk := range next {
+			if _, ok := prev[pk]; !ok {
+				changed = true
+				break
+			}
+		}
+	}
 	if changed {
 		s.keysVersion.Add(1)
 	}
@@ -186,8 +216,10 @@ func (s *Service) announcePending(ctx context.Context) {
 		return
 	}
 	s.wg.Add(1)
+	s.announcing.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.announcing.Done()
 		sem := make(chan struct{}, 8)
 		var wg sync.WaitGroup
 		// run skips the rest once ctx ends: at shutdown, 100,000 pending announcements
@@ -206,12 +238,21 @@ func (s *Service) announcePending(ctx context.Context) {
 			go func() { defer func() { <-sem; wg.Done() }(); f() }()
 		}
 		for _, p := range added {
-			run(func() { s.publishInfo(ctx, p.connection()) })
+			run(func() {
+				if s.publishInfo(ctx, p.connection()) {
+					s.mu.Lock()
+					delete(s.unannounced, p.conn.id)
+					s.mu.Unlock()
+				}
+			})
 		}
 		for _, p := range removed {
 			run(func() { s.publishDeletion(ctx, p.connection()) })
 		}
 		wg.Wait()
+		if len(added) > 0 {
+			s.saveAnnounced(context.WithoutCancel(ctx))
+		}
 		if len(added)+len(removed) >= bigAnnouncement && ctx.Err() == nil {
 			// Announcing every connection at start-up (signing, encoding, the embedded
 			// relay storing each event) leaves the heap at twice what stays live, and
@@ -232,13 +273,14 @@ func (s *Service) InfoEvent(c *wallet.Connection) (*nostr.Event, error) {
 	return nip47.InfoEvent(s.cfg.Keys.Derive(c.KeyIndex), s.methodsFor(c), s.notificationsFor(c), encryptions, &client, s.now())
 }
 
-func (s *Service) publishInfo(ctx context.Context, c *wallet.Connection) {
+// publishInfo reports whether a relay accepted the info event.
+func (s *Service) publishInfo(ctx context.Context, c *wallet.Connection) bool {
 	ev, err := s.InfoEvent(c)
 	if err != nil {
 		s.log.Error("build info event", "conn", c.ID, "err", err)
-		return
+		return false
 	}
-	s.publish(ctx, ev, s.log.With("conn", c.ID))
+	return s.publish(ctx, ev, s.log.With("conn", c.ID)) == nil
 }
 
 // publishDeletion asks relays to forget a revoked connection's info event: a kind 5 with

@@ -27,6 +27,8 @@ type Store interface {
 	ConnectionByID(ctx context.Context, id int64) (*wallet.Connection, error)
 	ListConnections(ctx context.Context) ([]wallet.Connection, error)
 	ConnectionsVersion(ctx context.Context) (string, error)
+	GetSetting(ctx context.Context, key string) (string, error)
+	PutSetting(ctx context.Context, key, value string) error
 	TouchConnection(ctx context.Context, id int64, at time.Time) error
 
 	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
@@ -84,6 +86,11 @@ type Config struct {
 	FilterChunk int
 	// Metrics receives counts and latencies for monitoring (nil = none).
 	Metrics Metrics
+	// AnnounceKey names what, outside the connection and the backend, makes info events
+	// differ (the relays they go to): when it changes, every info event is published again
+	// at start. AnnounceAll publishes them all at start regardless (see announced.go).
+	AnnounceKey string
+	AnnounceAll bool
 }
 
 // Service is the wallet service. Create with New, start with Run.
@@ -99,9 +106,19 @@ type Service struct {
 
 	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
-	mu      sync.RWMutex
-	conns   map[nostr.PublicKey]*live // active connections by service key
-	version string                    // the store's ConnectionsVersion that conns reflects
+	mu    sync.RWMutex
+	conns map[nostr.PublicKey]*live // active connections by service key
+	// Announcement memory (announced.go), read by the first refresh: connections up to
+	// skipUpTo were announced by an earlier run (first load only); unannounced wait for a
+	// relay to accept their info event; maxSeenID is the highest id loaded; announcedHW
+	// the last one saved.
+	memoryLoaded           bool // under refreshMu
+	fingerprint            string
+	skipUpTo               int64
+	unannounced            map[int64]struct{}
+	maxSeenID, announcedHW int64
+	announcing             sync.WaitGroup // announcement batches (tests wait on it)
+	version                string         // the store's ConnectionsVersion that conns reflects
 
 	// Reload hands its refresh to the Run loop, which owns the subscription: a refresh done
 	// outside it would consume the change and the loop would never resubscribe.
@@ -153,16 +170,17 @@ func New(cfg Config) (*Service, error) {
 		cfg.Metrics = nopMetrics{}
 	}
 	return &Service{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		now:      cfg.Clock,
-		cipher:   nip47.NewCipher(100_000),
-		limiter:  newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		sem:      make(chan struct{}, cfg.MaxInFlight),
-		work:     make(chan *nostr.Event),
-		conns:    make(map[nostr.PublicKey]*live),
-		reloads:  make(chan chan error),
-		loopDone: make(chan struct{}),
+		cfg:         cfg,
+		log:         cfg.Logger,
+		now:         cfg.Clock,
+		cipher:      nip47.NewCipher(100_000),
+		limiter:     newRateLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		sem:         make(chan struct{}, cfg.MaxInFlight),
+		work:        make(chan *nostr.Event),
+		conns:       make(map[nostr.PublicKey]*live),
+		unannounced: make(map[int64]struct{}),
+		reloads:     make(chan chan error),
+		loopDone:    make(chan struct{}),
 	}, nil
 }
 
