@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,6 +219,15 @@ func (s *Service) Run(ctx context.Context) error {
 	defer close(s.loopDone)
 	if _, err := s.refresh(ctx); err != nil {
 		return fmt.Errorf("service: load connections: %w", err)
+	}
+	s.mu.RLock()
+	loaded, toAnnounce := len(s.conns), len(s.added)
+	s.mu.RUnlock()
+	if loaded >= bigAnnouncement && toAnnounce < bigAnnouncement {
+		// Loading many connections (and, before Run, the embedded relay's event log)
+		// leaves garbage the runtime would keep resident; a big announcement burst returns
+		// it when it ends (announcePending), otherwise return it now.
+		debug.FreeOSMemory()
 	}
 	// Reconcile once the connections are loaded (a payment it settles is notified to them)
 	// and before taking requests.
