@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/internal/bench"
 	"github.com/nwc-go/nwc/internal/keyring"
 	"github.com/nwc-go/nwc/internal/server"
@@ -184,6 +185,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				fmt.Fprintln(stderr, "nwc bench: reload the local service:", err)
 				return 1
 			}
+			// Info events kept by the relay from an earlier run are there before the new
+			// service subscribes: wait until it answers, or the first requests are lost.
+			if err := waitAnswering(ctx, cfg.Targets[0]); err != nil {
+				fmt.Fprintln(stderr, "nwc bench: the local service does not answer:", err)
+				return 1
+			}
 		} else {
 			st, keys, _, err := openWallet(ctx, *dir, *db)
 			if err != nil {
@@ -346,5 +353,28 @@ func printBenchReport(w io.Writer, r *bench.Report) {
 		fmt.Fprintf(w, "cpu         process %d: %.2fs for %d requests = %.1fµs/request\n", c.PID, c.ProcessCPUSeconds, c.Requests, c.PerRequestMicros)
 		fmt.Fprintf(w, "crypto      %.1fµs/request (verify %.1f, decrypt %.1f, encrypt %.1f, sign %.1f): ratio %.2f\n",
 			c.CryptoMicros, c.CryptoBreakdown.Verify, c.CryptoBreakdown.Decrypt, c.CryptoBreakdown.Encrypt, c.CryptoBreakdown.Sign, c.Ratio)
+	}
+}
+
+// waitAnswering returns once the wallet of uri answers get_info (20 s at most).
+func waitAnswering(ctx context.Context, uri *nip47.ConnectionURI) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, uri.String(), client.WithTimeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for {
+		_, err := c.GetInfo(ctx)
+		var answered *nip47.Error // an error answer is an answer too
+		if err == nil || errors.As(err, &answered) || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select { // a relay that refuses at once must not make this spin
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
