@@ -50,18 +50,29 @@ func (s *Service) loadAnnounced(ctx context.Context) int64 {
 		}
 		return 0
 	}
-	fp, idText, ok := strings.Cut(v, " ")
+	fp, id, ok := parseAnnounced(v)
 	s.mu.RLock()
 	current := s.fingerprint
 	s.mu.RUnlock()
 	if !ok || fp != current {
 		return 0
 	}
+	return id
+}
+
+// formatAnnounced and parseAnnounced are the setting's value: "<fingerprint> <id>".
+func formatAnnounced(fp string, id int64) string { return fp + " " + strconv.FormatInt(id, 10) }
+
+func parseAnnounced(v string) (fp string, id int64, ok bool) {
+	fp, idText, ok := strings.Cut(v, " ")
+	if !ok || fp == "" || strings.ContainsAny(fp, " \t\n") {
+		return "", 0, false
+	}
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id < 0 {
-		return 0
+		return "", 0, false
 	}
-	return id
+	return fp, id, true
 }
 
 // saveAnnounced records the highest id below which every connection's info event was
@@ -77,7 +88,7 @@ func (s *Service) saveAnnounced(ctx context.Context) {
 		return
 	}
 	s.announcedHW = hw
-	value := s.fingerprint + " " + strconv.FormatInt(hw, 10)
+	value := formatAnnounced(s.fingerprint, hw)
 	s.mu.Unlock()
 	if err := s.cfg.Store.PutSetting(ctx, settingAnnounced, value); err != nil {
 		s.log.Warn("save announcement memory", "err", err)
