@@ -58,6 +58,8 @@ func spendOrCreate(m nip47.Method) bool {
 // HandleRequest serves one request event that the relay pool has already verified.
 // Unknown, revoked or mis-addressed requests get no answer and cause no work.
 func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
+	s.serving.Add(1)
+	defer s.serving.Add(-1)
 	start := s.now()
 	if ev.Kind != nip47.KindRequest {
 		return

@@ -102,6 +102,7 @@ type Service struct {
 	cipher  *nip47.Cipher
 	limiter *rateLimiter
 	sem     chan struct{}     // one slot per running worker
+	serving atomic.Int64      // requests in HandleRequest now
 	work    chan *nostr.Event // to an idle worker
 	wg      sync.WaitGroup    // in-flight requests and notifications
 
@@ -170,7 +171,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = nopMetrics{}
 	}
-	return &Service{
+	s := &Service{
 		cfg:         cfg,
 		log:         cfg.Logger,
 		now:         cfg.Clock,
@@ -182,7 +183,12 @@ func New(cfg Config) (*Service, error) {
 		unannounced: make(map[int64]struct{}),
 		reloads:     make(chan chan error),
 		loopDone:    make(chan struct{}),
-	}, nil
+	}
+	// Group commit (SQLite) waits for other requests' writes only while there are some.
+	if h, ok := cfg.Store.(interface{ SetBusyHint(func() bool) }); ok {
+		h.SetBusyHint(func() bool { return s.serving.Load() > 1 })
+	}
+	return s, nil
 }
 
 // Run reconciles in-flight payments, announces every connection, then serves requests

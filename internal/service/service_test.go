@@ -81,7 +81,7 @@ func (f *fakeRelays) waitFor(t *testing.T, n int, pred func(*nostr.Event) bool) 
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	svc     *service.Service
 	store   *sqlite.Store
@@ -93,7 +93,7 @@ type env struct {
 	now     time.Time
 }
 
-func newEnv(t *testing.T, tweak func(*service.Config)) *env {
+func newEnv(t testing.TB, tweak func(*service.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()

@@ -16,10 +16,10 @@ const (
 	maxBatch = 128
 	// linger is how long a deferred write may wait for a commit to ride along with.
 	linger = 5 * time.Millisecond
-	// A waited-for write that arrives within busyWindow of the last commit waits up to
-	// gatherFor for others (group commit under load; no delay when idle).
-	busyWindow = 2 * time.Millisecond
-	gatherFor  = 400 * time.Microsecond
+	// While the caller says other requests are in flight (Store.SetBusyHint), a waited-for
+	// write waits up to gatherFor for their writes (group commit under load; a lone
+	// request, or a sequential client, commits at once).
+	gatherFor = 400 * time.Microsecond
 )
 
 // batcher is group commit for small writes of the request log. Where write transactions
@@ -49,6 +49,7 @@ type batcher struct {
 
 	commits, writes, failed atomic.Uint64
 	lastErr                 atomic.Pointer[error]
+	busy                    atomic.Pointer[func() bool] // Store.SetBusyHint
 }
 
 type batchOp struct {
@@ -146,7 +147,6 @@ func (b *batcher) takeDeferred(batch []*batchOp) []*batchOp {
 func (b *batcher) loop() {
 	defer close(b.done)
 	batch := make([]*batchOp, 0, 2*maxBatch)
-	var lastCommit time.Time
 	gather := time.NewTimer(time.Hour)
 	gather.Stop()
 	for {
@@ -159,9 +159,9 @@ func (b *batcher) loop() {
 			batch = append(batch, op)
 		case <-b.wake:
 		}
-		// Busy (the last commit just ended): wait a moment for the writes of the requests
-		// in flight, so they share this commit. Idle: commit at once, nobody else is coming.
-		if len(batch) > 0 && time.Since(lastCommit) < busyWindow {
+		// Other requests in flight: wait a moment for their writes, so they share this
+		// commit. Otherwise commit at once, nobody else is coming.
+		if busy := b.busy.Load(); len(batch) > 0 && busy != nil && (*busy)() {
 			gather.Reset(gatherFor)
 		wait:
 			for len(batch) < maxBatch {
@@ -189,7 +189,6 @@ func (b *batcher) loop() {
 			}
 		}
 		b.run(b.takeDeferred(batch))
-		lastCommit = time.Now()
 	}
 }
 

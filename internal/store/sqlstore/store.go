@@ -146,6 +146,15 @@ func (s *Store) GroupCommitStats() (commits, writes, failed uint64, lastErr erro
 	return s.log.commits.Load(), s.log.writes.Load(), s.log.failed.Load(), lastErr
 }
 
+// SetBusyHint tells group commit (Dialect.GroupCommit) whether other requests are being
+// served right now: then a request-log write waits up to 400 µs for theirs to share its
+// commit. Without a hint, or when it says no, every write commits at once.
+func (s *Store) SetBusyHint(busy func() bool) {
+	if s.log != nil && busy != nil {
+		s.log.busy.Store(&busy)
+	}
+}
+
 // logWrite runs a request-log write: batched with others (Dialect.GroupCommit), or alone.
 func (s *Store) logWrite(ctx context.Context, fn func(ctx context.Context, x runner) error) error {
 	if s.log != nil {
