@@ -185,8 +185,8 @@ func New(cfg Config) (*Service, error) {
 		loopDone:    make(chan struct{}),
 	}
 	// Group commit (SQLite) waits for other requests' writes only while there are some.
-	if h, ok := cfg.Store.(interface{ SetBusyHint(func() bool) }); ok {
-		h.SetBusyHint(func() bool { return s.serving.Load() > 1 })
+	if h, ok := cfg.Store.(interface{ SetBusyHint(func() int) }); ok {
+		h.SetBusyHint(func() int { return int(s.serving.Load()) - 1 })
 	}
 	return s, nil
 }

@@ -2,12 +2,18 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nwc-go/nwc/internal/store/sqlite"
 	"github.com/nwc-go/nwc/internal/store/storetest"
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nostr"
 )
 
 // BenchmarkPayPath measures the store work of one pay_invoice request:
@@ -23,6 +29,47 @@ func BenchmarkPayPath(b *testing.B) {
 			}
 			defer s.Close()
 			storetest.PayPath(b, []storetest.Store{s}, history, true)
+		})
+	}
+}
+
+// BenchmarkBeginFinish is one read-only request's request-log writes: BeginRequest, then
+// FinishRequestLater — from GOMAXPROCS×parallelism goroutines at once (group commit shares
+// the commits between them; a busy hint as the service gives when it has other requests).
+func BenchmarkBeginFinish(b *testing.B) {
+	for _, par := range []int{1, 16} {
+		b.Run(fmt.Sprintf("parallelism=%d", par), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "nwc.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			c := &wallet.Connection{Name: "bench", ClientPubKey: storetest.Key("c", 0), Scopes: []wallet.Scope{wallet.ScopeGetBalance}}
+			if err := s.CreateConnection(ctx, c, func(i uint32) (nostr.PublicKey, error) { return storetest.Key("s", uint64(i)), nil }); err != nil {
+				b.Fatal(err)
+			}
+			var seq, inFlight atomic.Int64
+			s.SetBusyHint(func() int { return int(inFlight.Load()) - 1 })
+			b.SetParallelism(par)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					inFlight.Add(1)
+					var id nostr.EventID
+					binary.BigEndian.PutUint64(id[:], uint64(seq.Add(1)))
+					if err := s.BeginRequest(ctx, id, c.ID, wallet.MethodGetBalance, time.Now()); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := s.FinishRequestLater(ctx, id, wallet.OutcomeOK, 0, time.Millisecond, time.Now()); err != nil {
+						b.Error(err)
+						return
+					}
+					inFlight.Add(-1)
+				}
+			})
 		})
 	}
 }

@@ -17,9 +17,11 @@ const (
 	// linger is how long a deferred write may wait for a commit to ride along with.
 	linger = 5 * time.Millisecond
 	// While the caller says other requests are in flight (Store.SetBusyHint), a waited-for
-	// write waits up to gatherFor for their writes (group commit under load; a lone
-	// request, or a sequential client, commits at once).
+	// write waits for their writes, as long as they keep coming (at most gatherGap after
+	// the last one), up to gatherFor in all or one write per request in flight (group
+	// commit under load; a lone request, or a sequential client, commits at once).
 	gatherFor = 400 * time.Microsecond
+	gatherGap = 100 * time.Microsecond
 )
 
 // batcher is group commit for small writes of the request log. Where write transactions
@@ -49,7 +51,7 @@ type batcher struct {
 
 	commits, writes, failed atomic.Uint64
 	lastErr                 atomic.Pointer[error]
-	busy                    atomic.Pointer[func() bool] // Store.SetBusyHint
+	busy                    atomic.Pointer[func() int] // Store.SetBusyHint
 }
 
 type batchOp struct {
@@ -161,22 +163,9 @@ func (b *batcher) loop() {
 		}
 		// Other requests in flight: wait a moment for their writes, so they share this
 		// commit. Otherwise commit at once, nobody else is coming.
-		if busy := b.busy.Load(); len(batch) > 0 && busy != nil && (*busy)() {
-			gather.Reset(gatherFor)
-		wait:
-			for len(batch) < maxBatch {
-				select {
-				case op := <-b.ops:
-					batch = append(batch, op)
-				case <-gather.C:
-					break wait
-				}
-			}
-			if !gather.Stop() {
-				select { // drained by the loop above, or fired meanwhile
-				case <-gather.C:
-				default:
-				}
+		if busy := b.busy.Load(); len(batch) > 0 && busy != nil {
+			if others := (*busy)(); others > 0 {
+				batch = b.gather(batch, gather, min(maxBatch, len(batch)+others))
 			}
 		}
 	more:
@@ -190,6 +179,28 @@ func (b *batcher) loop() {
 		}
 		b.run(b.takeDeferred(batch))
 	}
+}
+
+// gather adds waited-for writes to batch until want are there, none came for gatherGap,
+// or gatherFor has passed.
+func (b *batcher) gather(batch []*batchOp, timer *time.Timer, want int) []*batchOp {
+	end := time.Now().Add(gatherFor)
+	for len(batch) < want {
+		wait := min(gatherGap, time.Until(end))
+		if wait <= 0 {
+			break
+		}
+		timer.Reset(wait)
+		select {
+		case op := <-b.ops:
+			batch = append(batch, op)
+			timer.Stop() // Go ≥ 1.23: no stale tick is left to drain before Reset
+			continue
+		case <-timer.C:
+		}
+		break
+	}
+	return batch
 }
 
 // run commits one batch. A write whose ctx ended before the batch began is skipped.

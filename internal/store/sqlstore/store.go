@@ -146,12 +146,12 @@ func (s *Store) GroupCommitStats() (commits, writes, failed uint64, lastErr erro
 	return s.log.commits.Load(), s.log.writes.Load(), s.log.failed.Load(), lastErr
 }
 
-// SetBusyHint tells group commit (Dialect.GroupCommit) whether other requests are being
-// served right now: then a request-log write waits up to 400 µs for theirs to share its
-// commit. Without a hint, or when it says no, every write commits at once.
-func (s *Store) SetBusyHint(busy func() bool) {
-	if s.log != nil && busy != nil {
-		s.log.busy.Store(&busy)
+// SetBusyHint tells group commit (Dialect.GroupCommit) how many other requests are being
+// served right now: a request-log write then waits briefly (400 µs at most) for theirs to
+// share its commit. Without a hint, or at 0, every write commits at once.
+func (s *Store) SetBusyHint(others func() int) {
+	if s.log != nil && others != nil {
+		s.log.busy.Store(&others)
 	}
 }
 
