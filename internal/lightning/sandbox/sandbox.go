@@ -60,8 +60,7 @@ var ErrKeyMismatch = errors.New("sandbox: database was created with another node
 
 // Config configures Open.
 type Config struct {
-	// Path of the SQLite file; "" keeps the ledger in memory. One process owns a ledger
-	// file at a time (the balance is cached between changes).
+	// Path of the SQLite file; "" keeps the ledger in memory.
 	Path string
 	// NodeKey is the node identity. If nil, it is derived from Seed; if Seed
 	// is empty too, a key stored in the database is used, or a new random
@@ -106,11 +105,9 @@ type Sandbox struct {
 	genesis     int64
 
 	// mu serialises every ledger change and the event order.
-	mu           sync.Mutex
-	balance      int64 // cached node balance, valid while balanceKnown (under mu)
-	balanceKnown bool
-	waiters      map[string][]chan struct{} // payment hash -> woken on any change
-	subs         map[*subscriber]struct{}
+	mu      sync.Mutex
+	waiters map[string][]chan struct{} // payment hash -> woken on any change
+	subs    map[*subscriber]struct{}
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -315,14 +312,6 @@ func (s *Sandbox) Balance(ctx context.Context) (int64, error) {
 	if err := s.alive(ctx); err != nil {
 		return 0, err
 	}
-	// get_balance is the most frequent call. Every ledger change runs under mu and forgets
-	// the cached value (update), so reading and caching under mu cannot keep a stale one.
-	// (The ledger file belongs to this process: see Config.Path.)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.balanceKnown {
-		return s.balance, nil
-	}
 	var v string
 	if err := s.balanceStmt.QueryRowContext(ctx, metaBalance).Scan(&v); err != nil {
 		return 0, s.dbErr(err)
@@ -331,7 +320,6 @@ func (s *Sandbox) Balance(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, s.dbErr(err)
 	}
-	s.balance, s.balanceKnown = b, true
 	return b, nil
 }
 
