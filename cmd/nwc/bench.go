@@ -356,25 +356,33 @@ func printBenchReport(w io.Writer, r *bench.Report) {
 	}
 }
 
-// waitAnswering returns once the wallet of uri answers get_info (20 s at most).
+// waitAnswering returns once the wallet of uri answers get_info (20 s at most): new
+// connections' info events are published in the background, and a restarted service may
+// not listen yet.
 func waitAnswering(ctx context.Context, uri *nip47.ConnectionURI) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, uri.String(), client.WithTimeout(time.Second))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	for {
-		_, err := c.GetInfo(ctx)
-		var answered *nip47.Error // an error answer is an answer too
-		if err == nil || errors.As(err, &answered) || ctx.Err() != nil {
-			return ctx.Err()
+		if answers(ctx, uri) {
+			return nil
 		}
 		select { // a relay that refuses at once must not make this spin
 		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("no answer to get_info: %w", ctx.Err())
 		}
 	}
+}
+
+// answers reports whether one get_info through a fresh client got an answer (an error
+// answer counts: the wallet is listening).
+func answers(ctx context.Context, uri *nip47.ConnectionURI) bool {
+	c, err := client.Dial(ctx, uri.String(), client.WithTimeout(time.Second))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_, err = c.GetInfo(ctx)
+	var answered *nip47.Error
+	return err == nil || errors.As(err, &answered)
 }
