@@ -299,100 +299,14 @@ func (e *entry) rawD() string {
 
 func hasSlot(kind int) bool { return nostr.IsReplaceable(kind) || nostr.IsAddressable(kind) }
 
-// entrySet is the entries filed under one index key: one inline, or a set.
-type entrySet struct {
-	one  *entry
-	many map[*entry]struct{}
-}
+// index files stored events by key (id, slot, author, kind, tag); entrySet is what one
+// key holds (see keyTable).
+type (
+	index    = keyTable[*entry]
+	entrySet = keySet[*entry]
+)
 
-func (s entrySet) len() int {
-	if s.many != nil {
-		return len(s.many)
-	}
-	if s.one != nil {
-		return 1
-	}
-	return 0
-}
-
-func (s entrySet) all(yield func(*entry) bool) {
-	if s.one != nil {
-		yield(s.one)
-		return
-	}
-	for e := range s.many {
-		if !yield(e) {
-			return
-		}
-	}
-}
-
-// index maps 64-bit keys to entries. Most keys (an id, an author, a #p value, a slot) have
-// exactly one entry, kept inline in the map's value; a key gets a set only while it has
-// two or more. Keys are seeded hashes, so a key may cover other values than the one looked
-// up: callers check the entries they get.
-type index struct {
-	one  map[uint64]*entry
-	many map[uint64]map[*entry]struct{}
-}
-
-func newIndex() index {
-	return index{one: make(map[uint64]*entry), many: make(map[uint64]map[*entry]struct{})}
-}
-
-func (x *index) get(k uint64) entrySet {
-	if set, ok := x.many[k]; ok {
-		return entrySet{many: set}
-	}
-	return entrySet{one: x.one[k]}
-}
-
-func (x *index) add(k uint64, e *entry) {
-	if set, ok := x.many[k]; ok {
-		set[e] = struct{}{}
-		return
-	}
-	old, ok := x.one[k]
-	switch {
-	case !ok:
-		x.one[k] = e
-	case old != e:
-		delete(x.one, k)
-		x.many[k] = map[*entry]struct{}{old: {}, e: {}}
-	}
-}
-
-func (x *index) remove(k uint64, e *entry) {
-	if set, ok := x.many[k]; ok {
-		delete(set, e)
-		if len(set) == 1 {
-			for last := range set {
-				x.one[k] = last
-			}
-			delete(x.many, k)
-		}
-		return
-	}
-	if x.one[k] == e {
-		delete(x.one, k)
-	}
-}
-
-// all yields every entry of the index once per key it is filed under.
-func (x *index) all(yield func(*entry) bool) {
-	for _, e := range x.one {
-		if !yield(e) {
-			return
-		}
-	}
-	for _, set := range x.many {
-		for e := range set {
-			if !yield(e) {
-				return
-			}
-		}
-	}
-}
+func newIndex() index { return index{} }
 
 type addResult int
 

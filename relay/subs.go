@@ -98,87 +98,10 @@ type indexEntry struct {
 	f   *filter
 }
 
-// subTable maps 64-bit keys to the index entries filed under them. The wallet service
-// subscribes with hundreds of #p keys per REQ, each wanted by that one subscription only,
-// so most keys have exactly one entry, kept inline in the map value; a key gets a set only
-// while it has two or more. Keys are seeded hashes, so a key may cover other values than
-// the one looked up: match checks every filter it finds in full.
-type subTable struct {
-	one      map[uint64]*indexEntry
-	many     map[uint64]map[*indexEntry]struct{}
-	peakOne  int // largest len(one) since it was last rebuilt
-	peakMany int
-}
-
-// smallMap is the size up to which a Go map is a single group: nothing to give back.
-const smallMap = 8
-
-// shrink returns m rebuilt to its size once it has fallen to a quarter of its peak, or nil
-// once empty: Go maps never give memory back, and a wallet's connections may all go at
-// once. Rebuilding costs one copy per three removals, amortised.
-func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
-	if len(m) == 0 {
-		*peak = 0
-		return nil
-	}
-	if *peak <= smallMap || len(m) > *peak/4 {
-		return m
-	}
-	*peak = len(m)
-	out := make(map[K]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func (t *subTable) len() int { return len(t.one) + len(t.many) }
-
-func (t *subTable) add(k uint64, ie *indexEntry) {
-	if set, ok := t.many[k]; ok {
-		set[ie] = struct{}{}
-		return
-	}
-	// old == ie when a filter lists a value twice: filed once is enough.
-	old, ok := t.one[k]
-	switch {
-	case !ok:
-		t.setOne(k, ie)
-	case old != ie:
-		delete(t.one, k)
-		if t.many == nil {
-			t.many = make(map[uint64]map[*indexEntry]struct{})
-		}
-		t.many[k] = map[*indexEntry]struct{}{old: {}, ie: {}}
-		t.peakMany = max(t.peakMany, len(t.many))
-	}
-}
-
-func (t *subTable) setOne(k uint64, ie *indexEntry) {
-	if t.one == nil { // emptied and released by shrink
-		t.one = make(map[uint64]*indexEntry)
-	}
-	t.one[k] = ie
-	t.peakOne = max(t.peakOne, len(t.one))
-}
-
-func (t *subTable) remove(k uint64, ie *indexEntry) {
-	if set, ok := t.many[k]; ok {
-		delete(set, ie)
-		if len(set) == 1 {
-			delete(t.many, k)
-			for last := range set {
-				t.setOne(k, last)
-			}
-			t.many = shrink(t.many, &t.peakMany)
-		}
-		return
-	}
-	if old, ok := t.one[k]; ok && old == ie {
-		delete(t.one, k)
-		t.one = shrink(t.one, &t.peakOne)
-	}
-}
+// subTable files index entries by key. The wallet service subscribes with hundreds of #p
+// keys per REQ, each wanted by that one subscription only: nearly every key has one entry
+// (see keyTable); match checks every filter it finds in full.
+type subTable = keyTable[*indexEntry]
 
 // subIndex finds the subscriptions an event may match without looking at all of them:
 // each filter is filed under its ids, else its first tag condition (#e, #p, ...), else its

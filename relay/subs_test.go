@@ -65,7 +65,7 @@ func TestSubIndexMatch(t *testing.T) {
 		t.Errorf("len %d", n)
 	}
 	for _, tab := range []*subTable{&ix.byID, &ix.byTag, &ix.byAuthor} {
-		for k, ie := range tab.all() {
+		for k, ie := range entriesOf(tab) {
 			if ie.sub == gone {
 				t.Errorf("removed subscription still filed under %x", k)
 			}
@@ -126,8 +126,8 @@ func TestFilterIndexPrefersSelectiveTags(t *testing.T) {
 	}
 }
 
-// all yields every key of t with each entry filed under it.
-func (t *subTable) all() iter.Seq2[uint64, *indexEntry] {
+// entriesOf yields every key of t with each entry filed under it.
+func entriesOf(t *subTable) iter.Seq2[uint64, *indexEntry] {
 	return func(yield func(uint64, *indexEntry) bool) {
 		for k, ie := range t.one {
 			if !yield(k, ie) {
@@ -146,10 +146,10 @@ func (t *subTable) all() iter.Seq2[uint64, *indexEntry] {
 
 // check fails unless t holds exactly want (key -> entries) and keeps its invariants: a
 // key is inline or in a set, never both, and a set has at least two entries.
-func (tab *subTable) check(t *testing.T, want map[uint64][]*indexEntry) {
+func checkTable(t *testing.T, tab *subTable, want map[uint64][]*indexEntry) {
 	t.Helper()
 	got := make(map[uint64][]*indexEntry)
-	for k, ie := range tab.all() {
+	for k, ie := range entriesOf(tab) {
 		got[k] = append(got[k], ie)
 	}
 	for k, set := range tab.many {
@@ -218,7 +218,7 @@ func TestSubTable(t *testing.T) {
 					tab.remove(o.k, o.ie)
 				}
 			}
-			tab.check(t, tt.want)
+			checkTable(t, &tab, tt.want)
 		})
 	}
 }
@@ -238,9 +238,9 @@ func TestSubTableShrinks(t *testing.T) {
 		tab.remove(uint64(i+1), &singles[i])
 	}
 	tab.remove(0, a)
-	tab.check(t, map[uint64][]*indexEntry{0: {b}})
+	checkTable(t, &tab, map[uint64][]*indexEntry{0: {b}})
 	tab.remove(0, b)
-	tab.check(t, nil)
+	checkTable(t, &tab, nil)
 }
 
 // TestSubIndexMatchesLikeScan compares the index with checking every filter of every
@@ -328,7 +328,7 @@ func TestSubIndexMatchesLikeScan(t *testing.T) {
 	subs = nil
 	compare("all removed")
 	for _, tab := range []*subTable{&ix.byID, &ix.byTag, &ix.byAuthor} {
-		tab.check(t, nil)
+		checkTable(t, tab, nil)
 	}
 	if ix.len() != 0 || len(ix.scan) != 0 {
 		t.Errorf("%d subscriptions, %d scanned left", ix.len(), len(ix.scan))
@@ -391,7 +391,7 @@ func TestRelayIndexEmptyAfterClose(t *testing.T) {
 	wg.Wait()
 	ix := r.subs
 	for _, tab := range []*subTable{&ix.byID, &ix.byTag, &ix.byAuthor} {
-		tab.check(t, nil)
+		checkTable(t, tab, nil)
 	}
 	if ix.len() != 0 || len(ix.scan) != 0 {
 		t.Errorf("%d subscriptions, %d scanned left", ix.len(), len(ix.scan))
