@@ -37,9 +37,9 @@ func (s *Service) announceFingerprint() string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// loadAnnounced returns the highest connection id already announced under the current
-// fingerprint (0: announce everything).
-func (s *Service) loadAnnounced(ctx context.Context) int64 {
+// loadAnnounced returns the highest connection id already announced under fingerprint
+// fp (0: announce everything).
+func (s *Service) loadAnnounced(ctx context.Context, fp string) int64 {
 	if s.cfg.AnnounceAll {
 		return 0
 	}
@@ -50,11 +50,8 @@ func (s *Service) loadAnnounced(ctx context.Context) int64 {
 		}
 		return 0
 	}
-	fp, id, ok := parseAnnounced(v)
-	s.mu.RLock()
-	current := s.fingerprint
-	s.mu.RUnlock()
-	if !ok || fp != current {
+	stored, id, ok := parseAnnounced(v)
+	if !ok || stored != fp {
 		return 0
 	}
 	return id

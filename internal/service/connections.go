@@ -80,12 +80,9 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	}
 	if !s.memoryLoaded {
 		fp := s.announceFingerprint()
+		skip := s.loadAnnounced(ctx, fp)
 		s.mu.Lock()
-		s.fingerprint = fp
-		s.mu.Unlock()
-		skip := s.loadAnnounced(ctx)
-		s.mu.Lock()
-		s.skipUpTo, s.announcedHW = skip, skip
+		s.fingerprint, s.skipUpTo, s.announcedHW = fp, skip, skip
 		s.mu.Unlock()
 		if skip > 0 {
 			s.log.Info("info events already announced", "up_to_connection", skip)
@@ -100,9 +97,10 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	prev, skip := s.conns, s.skipUpTo
 	s.mu.RUnlock()
 	var (
-		next   = make(map[nostr.PublicKey]*live, len(list))
-		added  []pending
-		shared = newInterner()
+		next    = make(map[nostr.PublicKey]*live, len(list))
+		added   []pending
+		newKeys bool
+		shared  = newInterner()
 	)
 	for i := range list {
 		c := &list[i]
@@ -115,6 +113,7 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 		}
 		l := shared.compact(c)
 		next[c.ServicePubKey] = l
+		newKeys = true
 		if c.ID > skip {
 			added = append(added, pending{c.ServicePubKey, l})
 		}
@@ -138,15 +137,7 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.added = append(s.added, added...)
 	s.removed = append(s.removed, removed...)
 	s.mu.Unlock()
-	changed := len(next) != len(prev) || len(removed) > 0
-	if !changed {
-		for pk := range next {
-			if _, ok := prev[pk]; !ok {
-				changed = true
-				break
-			}
-		}
-	}
+	changed := newKeys || len(removed) > 0
 	if changed {
 		s.keysVersion.Add(1)
 	}
