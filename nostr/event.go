@@ -147,22 +147,33 @@ func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
 
 // AppendJSON appends the wire JSON of e to b.
 func (e *Event) AppendJSON(b []byte) []byte {
-	b = append(b, `{"id":"`...)
-	b = hex.AppendEncode(b, e.ID[:])
-	b = append(b, `","pubkey":"`...)
-	b = hex.AppendEncode(b, e.PubKey[:])
-	b = append(b, `","created_at":`...)
-	b = strconv.AppendInt(b, e.CreatedAt, 10)
-	b = append(b, `,"kind":`...)
-	b = strconv.AppendInt(b, int64(e.Kind), 10)
-	b = append(b, `,"tags":`...)
+	b = AppendJSONHead(b, e.ID, e.PubKey, e.CreatedAt, e.Kind)
 	b = appendTags(b, e.Tags)
 	b = append(b, `,"content":`...)
 	b = appendString(b, e.Content)
+	return AppendJSONTail(b, &e.Sig)
+}
+
+// AppendJSONHead and AppendJSONTail write the wire JSON around an event's tags and content:
+// the head up to and including `"tags":`, the tail from `,"sig"` on. A store that keeps
+// the tags and content as encoded text (the relay) rebuilds the exact wire form with them.
+func AppendJSONHead(b []byte, id EventID, pk PublicKey, createdAt int64, kind int) []byte {
+	b = append(b, `{"id":"`...)
+	b = hex.AppendEncode(b, id[:])
+	b = append(b, `","pubkey":"`...)
+	b = hex.AppendEncode(b, pk[:])
+	b = append(b, `","created_at":`...)
+	b = strconv.AppendInt(b, createdAt, 10)
+	b = append(b, `,"kind":`...)
+	b = strconv.AppendInt(b, int64(kind), 10)
+	return append(b, `,"tags":`...)
+}
+
+// AppendJSONTail: see AppendJSONHead.
+func AppendJSONTail(b []byte, sig *[64]byte) []byte {
 	b = append(b, `,"sig":"`...)
-	b = hex.AppendEncode(b, e.Sig[:])
-	b = append(b, `"}`...)
-	return b
+	b = hex.AppendEncode(b, sig[:])
+	return append(b, `"}`...)
 }
 
 type wireEvent struct {

@@ -118,15 +118,7 @@ func (e *entry) jsonLen() int {
 
 // appendJSON appends the wire JSON of e, byte for byte what nostr.Event.AppendJSON wrote.
 func (e *entry) appendJSON(b []byte) []byte {
-	b = append(b, `{"id":"`...)
-	b = hex.AppendEncode(b, e.ID[:])
-	b = append(b, `","pubkey":"`...)
-	b = hex.AppendEncode(b, e.PubKey[:])
-	b = append(b, `","created_at":`...)
-	b = strconv.AppendInt(b, e.CreatedAt, 10)
-	b = append(b, `,"kind":`...)
-	b = strconv.AppendInt(b, int64(e.Kind), 10)
-	b = append(b, `,"tags":`...)
+	b = nostr.AppendJSONHead(b, e.ID, e.PubKey, e.CreatedAt, int(e.Kind))
 	if e.sh != nil {
 		b = append(b, e.sh.pre...)
 		b = append(b, e.body...)
@@ -134,9 +126,7 @@ func (e *entry) appendJSON(b []byte) []byte {
 	} else {
 		b = append(b, e.body...)
 	}
-	b = append(b, `,"sig":"`...)
-	b = hex.AppendEncode(b, e.Sig[:])
-	return append(b, `"}`...)
+	return nostr.AppendJSONTail(b, &e.Sig)
 }
 
 // tagList decodes e's tags, for the rare paths that need them all (removing a deletion).
