@@ -150,7 +150,9 @@ func TestTwoInstancesNotifyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		startInstance(t, service.Config{Keys: keys, Store: openStore(), Backend: sb}, []string{relayURL})
+		// Without PostgreSQL both share one SQLite file, which takes recording every
+		// request first (one process alone may serve a SQLite database otherwise).
+		startInstance(t, service.Config{Keys: keys, Store: openStore(), Backend: sb, SharedRequestLog: true}, []string{relayURL})
 	}
 	app := newRawApp(t, uri.String())
 	notes := app.notifications()

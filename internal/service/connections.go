@@ -68,6 +68,14 @@ func (p pending) connection() *wallet.Connection { return p.conn.connection(p.se
 func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
+	// The mark is read first: a revocation after this read moves it again, and read-only
+	// requests are recorded first (checked) until the next refresh.
+	var mark uint64
+	markOK := false
+	if s.private != nil {
+		m, err := s.private.RevocationMark()
+		mark, markOK = m, err == nil
+	}
 	version, err := s.cfg.Store.ConnectionsVersion(ctx)
 	if err != nil {
 		return false, err
@@ -75,7 +83,13 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.mu.RLock()
 	same := version == s.version
 	s.mu.RUnlock()
+	loaded := func() {
+		if markOK {
+			s.revMark.Store(mark + 1)
+		}
+	}
 	if same {
+		loaded()
 		return false, nil
 	}
 	if !s.memoryLoaded {
@@ -137,6 +151,7 @@ func (s *Service) refresh(ctx context.Context) (bool, error) {
 	s.added = append(s.added, added...)
 	s.removed = append(s.removed, removed...)
 	s.mu.Unlock()
+	loaded()
 	changed := newKeys || len(removed) > 0
 	if changed {
 		s.keysVersion.Add(1)

@@ -104,9 +104,23 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 	// relay, a reconnect or another instance stops here. A single payment is recorded by
 	// its reservation instead, in the same store transaction: an instance that dies before
 	// it reserves leaves nothing recorded, and another instance's copy of the request runs.
-	if singlePay(r.method) {
+	// A read-only request on a store private to this process needs no record first (see
+	// private.go): repeats are caught in memory, and its log row is written after.
+	unrecorded := false
+	if s.private != nil && readOnly(r.method) {
+		if !s.seen.add(ev.ID, start) {
+			r.log.Debug("duplicate request dropped")
+			return
+		}
+		unrecorded = s.unrecorded(ev)
+	}
+	switch {
+	case singlePay(r.method):
 		r.begin = &wallet.Request{EventID: ev.ID, ConnectionID: conn.ID, Method: string(r.method), ReceivedAt: start}
-	} else if !s.record(ctx, r, start) {
+	case unrecorded:
+		s.unrecordedServed.Add(1)
+		s.touch(ctx, r, start)
+	case !s.record(ctx, r, start):
 		return
 	}
 
@@ -140,7 +154,13 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 	took := s.now().Sub(start)
 	// The outcome is for the log and the admin page: it need not be committed before the
 	// next request is taken (it rides along with the next commit).
-	if err := s.cfg.Store.FinishRequestLater(ctx, ev.ID, outcome, moved, took, s.now()); err != nil {
+	if unrecorded {
+		err = s.private.RecordRequestLater(ctx, wallet.Request{EventID: ev.ID, ConnectionID: conn.ID, Method: string(r.method),
+			ReceivedAt: start, FinishedAt: s.now(), Outcome: outcome, Amount: moved, Duration: took})
+	} else {
+		err = s.cfg.Store.FinishRequestLater(ctx, ev.ID, outcome, moved, took, s.now())
+	}
+	if err != nil {
 		r.log.Warn("finish request", "err", err)
 	}
 	r.log.Info("request", "outcome", outcome, "amount_msat", int64(moved), "duration", took.String())

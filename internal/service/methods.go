@@ -154,7 +154,27 @@ func (s *Service) lookup(ctx context.Context, r *request, p *nip47.LookupInvoice
 	if err != nil {
 		return nil, err
 	}
+	if tx.Type == wallet.TxIncoming && tx.State == wallet.StatePending {
+		tx = s.catchUpInvoice(ctx, tx)
+	}
 	return toNIP47(tx, s.now()), nil
+}
+
+// catchUpInvoice asks the node about an invoice the store still shows unpaid: its
+// settlement event may not have been processed yet (the payer has its preimage and looks
+// the invoice up at once). A settled invoice is recorded, and announced, right here.
+func (s *Service) catchUpInvoice(ctx context.Context, tx *wallet.Transaction) *wallet.Transaction {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	inv, err := s.cfg.Backend.LookupInvoice(ctx, tx.PaymentHash)
+	if err != nil || inv.State != lightning.InvoiceSettled {
+		return tx
+	}
+	s.settleIncoming(ctx, tx.PaymentHash, inv.Preimage, wallet.MSat(inv.AmountReceived))
+	if fresh, err := s.cfg.Store.Transaction(ctx, tx.ConnectionID, wallet.TxIncoming, tx.PaymentHash); err == nil {
+		return fresh
+	}
+	return tx
 }
 
 // lookupRow picks the row a connection means by a payment hash. A payment between two

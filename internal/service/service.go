@@ -77,6 +77,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// MaxInFlight bounds concurrently handled requests (default 256).
 	MaxInFlight int
+	// SharedRequestLog records every request before it runs, read-only ones too, even on a
+	// store that could be private to this process (SQLite): for tests and comparisons.
+	SharedRequestLog bool
 	// RatePerSecond and RateBurst limit each connection (default 20/s, burst 40; negative = off).
 	RatePerSecond float64
 	RateBurst     int
@@ -134,6 +137,14 @@ type Service struct {
 	// keysVersion counts changes of the set of service keys; Run resubscribes when it
 	// differs from the version its subscription was made for.
 	keysVersion atomic.Uint64
+
+	// Read-only requests on a private store (private.go).
+	private privateLog
+	started time.Time
+	revMark atomic.Uint64 // RevocationMark()+1 when the connections were loaded; 0 = not yet
+	seen    seenSet
+	// unrecordedServed counts the requests served that way (tests).
+	unrecordedServed atomic.Uint64
 }
 
 // New builds a service from cfg.
@@ -183,6 +194,13 @@ func New(cfg Config) (*Service, error) {
 		unannounced: make(map[int64]struct{}),
 		reloads:     make(chan chan error),
 		loopDone:    make(chan struct{}),
+	}
+	s.started = s.now()
+	if p, ok := cfg.Store.(privateLog); ok && !cfg.SharedRequestLog {
+		if err := p.ClaimRequestLog(); err != nil {
+			return nil, fmt.Errorf("service: %w", err)
+		}
+		s.private = p
 	}
 	// Group commit (SQLite) waits for other requests' writes only while there are some.
 	if h, ok := cfg.Store.(interface{ SetBusyHint(func() int) }); ok {

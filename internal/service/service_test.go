@@ -91,6 +91,7 @@ type env struct {
 	relays  *fakeRelays
 	cipher  *nip47.Cipher
 	now     time.Time
+	dir     string // holds nwc.db
 }
 
 func newEnv(t testing.TB, tweak func(*service.Config)) *env {
@@ -113,7 +114,7 @@ func newEnv(t testing.TB, tweak func(*service.Config)) *env {
 	var master [32]byte
 	rand.Read(master[:])
 	e := &env{t: t, ctx: ctx, store: st, keys: keyring.New(master), backend: sb, other: other,
-		relays: &fakeRelays{added: make(chan struct{}, 1)}, cipher: nip47.NewCipher(100)}
+		relays: &fakeRelays{added: make(chan struct{}, 1)}, cipher: nip47.NewCipher(100), dir: dir}
 	cfg := service.Config{Keys: e.keys, Store: st, Backend: sb, Relays: e.relays, RatePerSecond: -1}
 	if tweak != nil {
 		tweak(&cfg)

@@ -56,7 +56,9 @@ var dialect = sqlstore.Dialect{
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
 	*sqlstore.Store
-	w *sql.DB // the writer
+	w    *sql.DB // the writer
+	path string
+	priv private
 }
 
 // Open opens (creating if needed) the database at path, creates its
@@ -99,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Statements are prepared once and cached; a read transaction (WAL) sees
 	// one snapshot.
 	db := sqlstore.NewSQLDB(w, r, sql.TxOptions{ReadOnly: true})
-	return &Store{Store: sqlstore.New(&dialect, db), w: w}, nil
+	return &Store{Store: sqlstore.New(&dialect, db), w: w, path: path}, nil
 }
 
 func sqliteCode(err error) int {
@@ -108,4 +110,9 @@ func sqliteCode(err error) int {
 		return se.Code()
 	}
 	return 0
+}
+
+// Close releases the serving claim and closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.Store.Close(), s.priv.close())
 }

@@ -173,3 +173,24 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 	}
 	return st, nil
 }
+
+// RecordRequestLater records a request that has been answered already, outcome and all,
+// without waiting for the write where the store batches its request log (SQLite: it joins
+// the next commit; a failure is counted in GroupCommitStats). It is the log of a request
+// that needed no claim before it ran (a read-only request in a process that alone serves
+// the database); a row already there for the event id is kept.
+func (s *Store) RecordRequestLater(ctx context.Context, r wallet.Request) error {
+	received, finished := orNow(r.ReceivedAt).Unix(), orNow(r.FinishedAt).Unix()
+	conn := idArg(r.ConnectionID)
+	id := r.EventID.String()
+	return s.logWriteLater(ctx, func(ctx context.Context, x runner) error {
+		_, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us)
+			VALUES (?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT))
+			ON CONFLICT (event_id) DO NOTHING`,
+			id, conn, r.Method, received, finished, r.Outcome, int64(r.Amount), r.Duration.Microseconds())
+		if err != nil {
+			return s.d.errorf("record request: %w", err)
+		}
+		return nil
+	})
+}

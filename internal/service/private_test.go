@@ -1,0 +1,137 @@
+package service_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nwc-go/nwc/internal/lightning"
+	"github.com/nwc-go/nwc/internal/service"
+	"github.com/nwc-go/nwc/internal/store/sqlite"
+	"github.com/nwc-go/nwc/internal/wallet"
+	"github.com/nwc-go/nwc/nip47"
+)
+
+// A read-only request that several relays deliver, at once and later, is answered once
+// and logged once, without a store record before it runs.
+func TestReadOnlyRepeatsAnsweredOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.connect(wallet.Connection{})
+	ev := e.request(a, nip47.EncryptionNIP44, nip47.MethodGetBalance, nil)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.svc.HandleRequest(e.ctx, ev) }()
+	}
+	wg.Wait()
+	e.svc.HandleRequest(e.ctx, ev)
+	if got := e.responses(a, ev.ID); len(got) != 1 || got[0].Error != nil {
+		t.Fatalf("got %d responses (%+v), want one success", len(got), got)
+	}
+	if n := e.svc.Unrecorded(); n != 1 {
+		t.Fatalf("%d requests served without a record first, want 1", n)
+	}
+	reqs, err := e.store.RecentRequests(e.ctx, a.conn.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 1 || reqs[0].EventID != ev.ID || reqs[0].Outcome != wallet.OutcomeOK || reqs[0].Method != string(nip47.MethodGetBalance) || reqs[0].FinishedAt.IsZero() {
+		t.Fatalf("request log %+v, want one finished get_balance", reqs)
+	}
+}
+
+// With SharedRequestLog every request is recorded first, and repeats are still answered once.
+func TestSharedRequestLogRecordsFirst(t *testing.T) {
+	e := newEnv(t, func(c *service.Config) { c.SharedRequestLog = true })
+	a := e.connect(wallet.Connection{})
+	ev := e.request(a, nip47.EncryptionNIP44, nip47.MethodGetInfo, nil)
+	e.svc.HandleRequest(e.ctx, ev)
+	e.svc.HandleRequest(e.ctx, ev)
+	if got := e.responses(a, ev.ID); len(got) != 1 {
+		t.Fatalf("got %d responses, want 1", len(got))
+	}
+	if n := e.svc.Unrecorded(); n != 0 {
+		t.Fatalf("%d requests served without a record, want 0", n)
+	}
+}
+
+// A request made before the service started may be a replay of one an earlier run
+// answered: it is checked against the log first.
+func TestReadOnlyOlderThanServiceRecordedFirst(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.connect(wallet.Connection{})
+	req, err := nip47.NewRequest(nip47.MethodGetBalance, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.cipher.SealRequest(a.secret, a.conn.ServicePubKey, nip47.EncryptionNIP44, req, time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.BeginRequest(e.ctx, ev.ID, a.conn.ID, string(nip47.MethodGetBalance), time.Now()); err != nil {
+		t.Fatal(err) // an earlier run recorded it
+	}
+	e.svc.HandleRequest(e.ctx, ev)
+	if got := e.responses(a, ev.ID); len(got) != 0 {
+		t.Fatalf("a request an earlier run recorded got %d responses, want none", len(got))
+	}
+	fresh := e.request(a, nip47.EncryptionNIP44, nip47.MethodGetBalance, nil)
+	e.svc.HandleRequest(e.ctx, fresh)
+	if got := e.responses(a, fresh.ID); len(got) != 1 || e.svc.Unrecorded() != 1 {
+		t.Fatalf("fresh request: %d responses, %d unrecorded; want 1 and 1", len(got), e.svc.Unrecorded())
+	}
+}
+
+// A revocation by another process (here another Store on the same file, as the CLI opens
+// it) silences the connection's read-only requests at once, without a refresh.
+func TestReadOnlyRevokedElsewhere(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.connect(wallet.Connection{})
+	e.ok(a, nip47.MethodGetBalance, nil, nil)
+	path := filepath.Join(e.dir, "nwc.db")
+	cli, err := sqlite.Open(e.ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if err := cli.RevokeConnection(e.ctx, a.conn.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []nip47.Method{nip47.MethodGetBalance, nip47.MethodGetInfo, nip47.MethodListTransactions} {
+		ev := e.request(a, nip47.EncryptionNIP44, m, nil)
+		e.svc.HandleRequest(e.ctx, ev)
+		if got := e.responses(a, ev.ID); len(got) != 0 {
+			t.Fatalf("%s of a connection revoked elsewhere: %d responses, want none", m, len(got))
+		}
+	}
+}
+
+// noEvents is a backend whose events never arrive (a node whose stream lags).
+type noEvents struct{ lightning.Backend }
+
+func (noEvents) Subscribe(ctx context.Context) (<-chan lightning.Event, error) {
+	return make(chan lightning.Event), nil
+}
+
+// lookup_invoice of an invoice the store still shows unpaid asks the node: the payer,
+// holding the preimage, may look it up before the settlement event is processed.
+func TestLookupCatchesUpWithTheNode(t *testing.T) {
+	e := newEnv(t, func(c *service.Config) { c.Backend = noEvents{c.Backend} })
+	a := e.connect(wallet.Connection{})
+	inv := e.invoice(a, 5_000)
+	paid, err := e.other.PayInvoice(e.ctx, lightning.PayParams{Invoice: inv.Invoice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got nip47.Transaction
+	e.ok(a, nip47.MethodLookupInvoice, nip47.LookupInvoiceParams{PaymentHash: inv.PaymentHash}, &got)
+	if got.State != nip47.StateSettled || got.Preimage != paid.Preimage || got.SettledAt == nil {
+		t.Fatalf("lookup after an outside payment: %+v, want settled with preimage %s", got, paid.Preimage)
+	}
+	tx, err := e.store.Transaction(e.ctx, a.conn.ID, wallet.TxIncoming, inv.PaymentHash)
+	if err != nil || tx.State != wallet.StateSettled {
+		t.Fatalf("store row %+v, %v: want it settled", tx, err)
+	}
+}
