@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -174,63 +173,6 @@ func AppendJSONTail(b []byte, sig *[64]byte) []byte {
 	b = append(b, `,"sig":"`...)
 	b = hex.AppendEncode(b, sig[:])
 	return append(b, `"}`...)
-}
-
-type wireEvent struct {
-	ID        string          `json:"id"`
-	PubKey    string          `json:"pubkey"`
-	CreatedAt json.RawMessage `json:"created_at"` // raw, so that a quoted "123" is rejected
-	Kind      json.RawMessage `json:"kind"`
-	Tags      json.RawMessage `json:"tags"`
-	Content   *string         `json:"content"`
-	Sig       string          `json:"sig"`
-}
-
-// UnmarshalJSON parses the wire form strictly: every field present, hex fields lowercase
-// and of the right length, kind in 0..65535. It does not verify the signature.
-func (e *Event) UnmarshalJSON(data []byte) error {
-	var w wireEvent
-	if err := json.Unmarshal(data, &w); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
-	}
-	var out Event
-	var err error
-	if out.ID, err = ParseEventID(w.ID); err != nil {
-		return err
-	}
-	if !IsHex32(w.PubKey) {
-		return fmt.Errorf("%w: pubkey must be 64 lowercase hex characters", ErrInvalidEvent)
-	}
-	hex.Decode(out.PubKey[:], []byte(w.PubKey))
-	if len(w.Sig) != 128 || !isLowerHex(w.Sig) {
-		return fmt.Errorf("%w: sig must be 128 lowercase hex characters", ErrInvalidEvent)
-	}
-	hex.Decode(out.Sig[:], []byte(w.Sig))
-	if out.CreatedAt, err = strconv.ParseInt(string(w.CreatedAt), 10, 64); err != nil || out.CreatedAt < 0 {
-		return fmt.Errorf("%w: created_at must be a non-negative integer", ErrInvalidEvent)
-	}
-	kind, err := strconv.ParseInt(string(w.Kind), 10, 32)
-	if err != nil || kind < 0 || kind > 65535 {
-		return fmt.Errorf("%w: kind must be an integer in 0..65535", ErrInvalidEvent)
-	}
-	out.Kind = int(kind)
-	if w.Content == nil {
-		return fmt.Errorf("%w: content missing", ErrInvalidEvent)
-	}
-	out.Content = *w.Content
-	if len(w.Tags) == 0 || string(w.Tags) == "null" {
-		return fmt.Errorf("%w: tags missing", ErrInvalidEvent)
-	}
-	if err := json.Unmarshal(w.Tags, &out.Tags); err != nil {
-		return fmt.Errorf("%w: tags must be an array of arrays of strings", ErrInvalidEvent)
-	}
-	for _, t := range out.Tags {
-		if t == nil {
-			return fmt.Errorf("%w: null tag", ErrInvalidEvent)
-		}
-	}
-	*e = out
-	return nil
 }
 
 func estimateTags(tags Tags) int {

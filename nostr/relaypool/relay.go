@@ -336,7 +336,7 @@ func (p *Pool) onDisconnected(r *relay, c *conn) {
 func (p *Pool) handle(c *conn, m *relayMessage) {
 	switch m.Type {
 	case "EVENT":
-		p.handleEvent(c, m.SubID, m.Event)
+		p.handleEvent(c, m)
 	case "EOSE":
 		p.mu.Lock()
 		if s, sr := p.subOn(c, m.SubID); sr != nil {

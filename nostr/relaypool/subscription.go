@@ -291,21 +291,23 @@ func (p *Pool) closeEOSE(s *Subscription) {
 	}
 }
 
-func (p *Pool) handleEvent(c *conn, subID string, raw []byte) {
+// handleEvent routes an EVENT message's event, decoded with the message (see
+// parseRelayMessage), to its subscription.
+func (p *Pool) handleEvent(c *conn, m *relayMessage) {
 	p.mu.Lock()
-	s, sr := p.subOn(c, subID)
+	s, sr := p.subOn(c, m.SubID)
 	live := sr != nil && !sr.closed
 	p.mu.Unlock()
 	if !live {
 		return
 	}
-	var ev nostr.Event
-	if err := ev.UnmarshalJSON(raw); err != nil {
+	if m.ParseErr != nil {
 		p.stats.malformed.Add(1)
-		p.log.Warn("relay sent a malformed event", "relay", c.r.url, "err", err)
+		p.log.Warn("relay sent a malformed event", "relay", c.r.url, "err", m.ParseErr)
 		return
 	}
-	if !s.matches(&ev) {
+	ev := m.Parsed
+	if !s.matches(ev) {
 		// Relays are not trusted to filter.
 		p.stats.unmatched.Add(1)
 		return
@@ -314,12 +316,12 @@ func (p *Pool) handleEvent(c *conn, subID string, raw []byte) {
 		p.stats.duplicates.Add(1)
 		return
 	}
-	if !p.cache.verify(&ev) {
+	if !p.cache.verify(ev) {
 		p.stats.invalid.Add(1)
 		p.log.Warn("relay sent an event with a bad id or signature", "relay", c.r.url, "id", ev.ID.String())
 		return
 	}
-	s.deliver(c.r.url, &ev)
+	s.deliver(c.r.url, ev)
 }
 
 func (s *Subscription) matches(ev *nostr.Event) bool {
