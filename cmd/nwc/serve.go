@@ -33,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	balance := fs.String("sandbox-balance", "1000000sat", "starting balance of a new sandbox node")
 	external := fs.String("sandbox-external", "succeed", "outcome of sandbox payments to other nodes' invoices: succeed, fail or hang")
 	resolve := fs.String("sandbox-resolve-pending", "", "at start, resolve sandbox payments left hanging by a previous run: succeed or fail")
+	sbShared := fs.Bool("sandbox-shared", false, "let several nwc serve processes use this data dir's sandbox ledger at once (several instances on PostgreSQL sharing one sandbox node); otherwise the ledger is locked to one process")
 	maxAge := fs.Duration("max-request-age", 6*time.Hour, "drop spend and invoice requests older than this")
 	payTimeout := fs.Duration("payment-timeout", 60*time.Second, "how long a payment may take before the app is told it is still pending")
 	rate := fs.Float64("rate", 20, "requests per second allowed per connection (burst twice that; negative = no limit)")
@@ -77,7 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Backend: node,
 		DataDir: *dir, DB: *db, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
 		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
-		SandboxExternal: *external, SandboxResolvePending: *resolve, Logger: logger,
+		SandboxExternal: *external, SandboxResolvePending: *resolve, SandboxShared: *sbShared, Logger: logger,
 		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst, AnnounceAll: *announceAll},
 	})
 	if err != nil {

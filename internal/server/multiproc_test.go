@@ -50,7 +50,7 @@ type nwcProc struct {
 func (c *cluster) args() []string {
 	a := []string{"serve", "--data-dir", c.dir, "--db", c.db, "--relay-listen", "off", "--admin-listen", "off",
 		"--rate", "-1", "--no-first-connection", "--log-level", "debug", "--log-json", "--payment-timeout", "5s",
-		"--sandbox-balance", "10000000sat"}
+		"--sandbox-balance", "10000000sat", "--sandbox-shared"}
 	for _, r := range c.relays {
 		a = append(a, "--relay", r)
 	}
@@ -296,7 +296,7 @@ func TestMultiInstance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sb, err := sandbox.Open(ctx, sandbox.Config{Path: filepath.Join(c.dir, server.SandboxFile)})
+		sb, err := sandbox.Open(ctx, sandbox.Config{Path: filepath.Join(c.dir, server.SandboxFile), Shared: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,6 +76,9 @@ type Options struct {
 	// hanging ("succeed" or "fail"; "" leaves them): it stands for the network finally
 	// settling or failing a stuck HTLC, so crash recovery can be tried end to end.
 	SandboxResolvePending string
+	// SandboxShared lets other processes use the sandbox ledger at the same time (several
+	// instances on one sandbox "node"); without it the ledger file is locked.
+	SandboxShared bool
 	// Backend, when set, is the Lightning backend to serve (LND) instead of the sandbox,
 	// which is then not opened (the Sandbox options are ignored). The caller owns it
 	// and closes it after Close.
@@ -241,7 +244,7 @@ func (s *Server) openSandbox(ctx context.Context, o Options) (err error) {
 	}
 	s.Sandbox, err = sandbox.Open(ctx, sandbox.Config{
 		Path: filepath.Join(o.DataDir, SandboxFile), InitialBalance: o.SandboxBalance,
-		ExternalOutcome: outcome, Logger: o.Logger.With("component", "sandbox"),
+		ExternalOutcome: outcome, Logger: o.Logger.With("component", "sandbox"), Shared: o.SandboxShared,
 	})
 	if err != nil {
 		return fmt.Errorf("open sandbox: %w", err)

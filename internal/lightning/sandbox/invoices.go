@@ -42,6 +42,7 @@ func (s *Sandbox) update(ctx context.Context, fn func(c *change) error) error {
 		return s.dbErr(err)
 	}
 	c := &change{ctx: ctx, tx: tx, now: s.clock()}
+	s.balance.Store(nil) // whatever fn does, the next Balance reads the ledger again
 	if err := fn(c); err != nil {
 		tx.Rollback()
 		return err

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -54,14 +55,24 @@ const (
 // invoices are free.
 const BaseFee = 1000
 
+// ErrLedgerInUse: another Sandbox (another process, or another in this one) has the ledger
+// file open; Config.Shared lets several share it.
+var ErrLedgerInUse = errors.New("sandbox: ledger in use by another process (share it with --sandbox-shared)")
+
 // ErrKeyMismatch is returned by Open when the database belongs to another
 // node key.
 var ErrKeyMismatch = errors.New("sandbox: database was created with another node key")
 
 // Config configures Open.
 type Config struct {
-	// Path of the SQLite file; "" keeps the ledger in memory.
+	// Path of the SQLite file; "" keeps the ledger in memory. A ledger file belongs to one
+	// Sandbox at a time (a lock beside it, ErrLedgerInUse), which caches the node balance
+	// between its own changes, unless Shared.
 	Path string
+	// Shared lets several processes use the ledger file at once, as several service
+	// instances use one Lightning node (SQLite serialises their changes): the balance is
+	// read from the file every time. Sharers all say Shared; an owner excludes them.
+	Shared bool
 	// NodeKey is the node identity. If nil, it is derived from Seed; if Seed
 	// is empty too, a key stored in the database is used, or a new random
 	// one is generated and stored there.
@@ -104,6 +115,12 @@ type Sandbox struct {
 	net         *Net
 	genesis     int64
 
+	// balance caches the node balance (nil: read the ledger). Set under mu by Balance,
+	// cleared under mu by every change; never set for a Shared ledger.
+	balance atomic.Pointer[int64]
+	shared  bool
+	unlock  func() // releases the ledger file's lock
+
 	// mu serialises every ledger change and the event order.
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // payment hash -> woken on any change
@@ -136,6 +153,8 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 		waiters: make(map[string][]chan struct{}),
 		subs:    make(map[*subscriber]struct{}),
 		closed:  make(chan struct{}),
+		shared:  cfg.Shared,
+		unlock:  func() {},
 	}
 	if s.alias == "" {
 		s.alias = "nwc-sandbox"
@@ -161,11 +180,25 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if cfg.InitialBalance < 0 {
 		return nil, errors.New("sandbox: negative initial balance")
 	}
+	if cfg.Path != "" {
+		unlock, err := lockLedger(cfg.Path, cfg.Shared)
+		if err != nil {
+			return nil, err
+		}
+		s.unlock = unlock
+	}
 	db, err := openDB(ctx, cfg.Path)
 	if err != nil {
+		s.unlock()
 		return nil, fmt.Errorf("sandbox: open database: %w", err)
 	}
 	s.db = db
+	opened := false
+	defer func() {
+		if !opened {
+			s.unlock()
+		}
+	}()
 	if err := s.init(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
@@ -183,7 +216,8 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	s.log.Info("sandbox ledger open", "pubkey", s.pubKey, "network", s.network, "path", cfg.Path)
+	s.log.Info("sandbox ledger open", "pubkey", s.pubKey, "network", s.network, "path", cfg.Path, "shared", cfg.Shared)
+	opened = true
 	return s, nil
 }
 
@@ -265,6 +299,7 @@ func (s *Sandbox) Close() error {
 		s.wg.Wait()
 		s.balanceStmt.Close()
 		s.closeErr = s.db.Close()
+		s.unlock()
 	})
 	return s.closeErr
 }
@@ -312,6 +347,14 @@ func (s *Sandbox) Balance(ctx context.Context) (int64, error) {
 	if err := s.alive(ctx); err != nil {
 		return 0, err
 	}
+	// get_balance is the most frequent call. Every change clears the cached value under mu
+	// (update), and it is read and cached under mu, so it is never stale: the ledger file
+	// is this Sandbox's alone unless Shared (then it is always read).
+	if p := s.balance.Load(); p != nil {
+		return *p, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var v string
 	if err := s.balanceStmt.QueryRowContext(ctx, metaBalance).Scan(&v); err != nil {
 		return 0, s.dbErr(err)
@@ -319,6 +362,9 @@ func (s *Sandbox) Balance(ctx context.Context) (int64, error) {
 	b, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0, s.dbErr(err)
+	}
+	if !s.shared {
+		s.balance.Store(&b)
 	}
 	return b, nil
 }

@@ -324,12 +324,13 @@ func TestPersistence(t *testing.T) {
 }
 
 // A second process can open the file while the first one never closed it
-// (as after kill -9): every committed row is there.
+// (as after kill -9): every committed row is there. (Shared: in one process the first
+// Sandbox's lock is still held; a killed process's lock is dropped by the kernel.)
 func TestCommittedRowsVisibleWithoutClose(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	cfg := Config{Path: path, Seed: []byte("crash"), InitialBalance: 1_000_000, ExternalOutcome: OutcomeHang, Clock: clock.Now}
+	cfg := Config{Path: path, Seed: []byte("crash"), InitialBalance: 1_000_000, ExternalOutcome: OutcomeHang, Clock: clock.Now, Shared: true}
 	s1 := openTest(t, cfg)
 	pending := make(chan string, 1)
 	s1.testPending = func(h string) { pending <- h }
