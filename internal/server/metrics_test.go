@@ -187,7 +187,7 @@ func TestMetricsAndHealthz(t *testing.T) {
 		want{"nwc_store_log_failed_later_writes_total", nil, 0},
 	))
 	// The request log went through group commit: every request was recorded (the rows and
-	// outcomes written after the answer commit up to 100 ms later).
+	// outcomes written after the answer commit up to 1 s later).
 	s = scrapeUntil(t, base, func(s metrics.Samples) []string {
 		if c, w := s.Get("nwc_store_log_commits_total"), s.Get("nwc_store_log_writes_total"); c < 1 || w < 6 || c > w {
 			return []string{fmt.Sprintf("request log: %v commits, %v writes; want at least one commit and six writes", c, w)}

@@ -19,8 +19,8 @@ const (
 	// dirties a random page of the event-id index, and a page written once per commit
 	// instead of once per row is most of the saving (a crash loses at most this much of
 	// the log: outcomes, and read-only requests' rows).
-	linger      = 100 * time.Millisecond
-	maxDeferred = 2048
+	linger      = time.Second
+	maxDeferred = 4096
 	// While the caller says other requests are in flight (Store.SetBusyHint), a waited-for
 	// write waits for their writes, as long as they keep coming (at most gatherGap after
 	// the last one), up to gatherFor in all or one write per request in flight (group
