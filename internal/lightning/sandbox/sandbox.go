@@ -25,6 +25,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 
+	"github.com/nwc-go/nwc/internal/filelock"
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/bolt11"
 )
@@ -181,11 +182,14 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, errors.New("sandbox: negative initial balance")
 	}
 	if cfg.Path != "" {
-		unlock, err := lockLedger(cfg.Path, cfg.Shared)
-		if err != nil {
-			return nil, err
+		release, err := filelock.TryLock(cfg.Path+".lock", cfg.Shared)
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("%w: %s", ErrLedgerInUse, cfg.Path)
 		}
-		s.unlock = unlock
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: lock ledger: %w", err)
+		}
+		s.unlock = func() { release() }
 	}
 	db, err := openDB(ctx, cfg.Path)
 	if err != nil {

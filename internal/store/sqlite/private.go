@@ -9,14 +9,13 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/nwc-go/nwc/internal/filelock"
 )
 
 // ErrServedElsewhere: another process serves requests from this database. A SQLite
 // database is served by one `nwc serve`; several instances share PostgreSQL.
 var ErrServedElsewhere = errors.New("sqlite: another process serves requests from this database (run several instances on PostgreSQL)")
-
-// errLocked: lockFile without waiting found the lock held.
-var errLocked = errors.New("locked")
 
 // private is what lets the one serving process keep its request log to itself (see
 // ClaimRequestLog): the revocation mark every process bumps, and the serving lock.
@@ -97,7 +96,7 @@ func (s *Store) bumpMark() error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockFile(f, true)
+	unlock, err := filelock.Lock(f)
 	if err != nil {
 		return fmt.Errorf("sqlite: revocation mark: %w", err)
 	}
@@ -125,18 +124,13 @@ func (s *Store) ClaimRequestLog() error {
 	if s.priv.serving != nil {
 		return nil
 	}
-	f, err := os.OpenFile(s.path+".serving", os.O_RDWR|os.O_CREATE, 0o600)
+	release, err := filelock.TryLock(s.path+".serving", false)
+	if errors.Is(err, filelock.ErrLocked) {
+		return fmt.Errorf("%w: %s", ErrServedElsewhere, s.path)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: serving lock: %w", err)
 	}
-	unlock, err := lockFile(f, false)
-	if err != nil {
-		f.Close()
-		if errors.Is(err, errLocked) {
-			return fmt.Errorf("%w: %s", ErrServedElsewhere, s.path)
-		}
-		return fmt.Errorf("sqlite: serving lock: %w", err)
-	}
-	s.priv.serving = func() error { unlock(); return f.Close() }
+	s.priv.serving = release
 	return nil
 }
