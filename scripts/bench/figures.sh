@@ -117,7 +117,7 @@ fig_cpu() {
   local what pat
   for what in "BIP-340 verify:nostr.verifySchnorr" "BIP-340 sign:nostr.signSchnorr" "NIP-44:nostr/nip44" \
     "store:internal/store/" "sandbox ledger:lightning/sandbox" "all SQLite:modernc.org/sqlite" \
-    "WebSocket I/O:coder/websocket" "event JSON parse:nostr.\\(\\*Event\\).UnmarshalJSON" "GC:runtime.gcBgMarkWorker"; do
+    "WebSocket I/O:coder/websocket" "event JSON parse:nostr.decodeEvent" "GC:runtime.gcBgMarkWorker"; do
     pat=${what##*:}
     echo "cpu profile (closed loop), share of ${what%%:*}: $(go tool pprof -top -focus="$pat" "$NWC" "$d/cpu.prof" 2>/dev/null | grep -m1 'Showing nodes' | sed 's/Showing nodes accounting for //')"
   done
