@@ -82,7 +82,7 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		return
 	}
 	key := s.cfg.Keys.Derive(conn.KeyIndex)
-	log := s.log.With("event", ev.ID.String(), "conn", conn.ID)
+	log := withLazy(s.log, "event", ev.ID.String(), "conn", conn.ID)
 
 	req, scheme, err := s.cipher.DecryptRequest(key, ev)
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 		}
 		return
 	}
-	r := &request{ev: ev, conn: conn, live: l, key: key, scheme: scheme, method: req.Method, params: req.Params, log: log.With("method", string(req.Method))}
+	r := &request{ev: ev, conn: conn, live: l, key: key, scheme: scheme, method: req.Method, params: req.Params, log: withLazy(log, "method", string(req.Method))}
 	if spendOrCreate(r.method) && start.Sub(time.Unix(ev.CreatedAt, 0)) > s.cfg.MaxRequestAge {
 		r.log.Info("dropped stale request", "age", start.Sub(time.Unix(ev.CreatedAt, 0)).String())
 		return
@@ -269,9 +269,9 @@ func (s *Service) publishReply(ctx context.Context, r *request, rep reply) {
 	s.publish(ctx, ev, r.log)
 }
 
+// publish hands ev to the relays. Relays.Publish bounds its own wait (the pool gives up on
+// a relay after its PublishTimeout): no timer per answer here.
 func (s *Service) publish(ctx context.Context, ev *nostr.Event, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	err := s.cfg.Relays.Publish(ctx, ev)
 	if err != nil {
 		log.Warn("publish", "kind", ev.Kind, "err", err)

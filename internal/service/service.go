@@ -53,7 +53,8 @@ type Store interface {
 
 // Relays is how the service reaches its relays (nostr/relaypool behind an adapter).
 type Relays interface {
-	// Publish sends ev to every relay and returns nil once one accepted it.
+	// Publish sends ev to every relay and returns nil once one accepted it. It must give
+	// up by itself after a while (the pool: PublishTimeout) even if ctx has no deadline.
 	Publish(ctx context.Context, ev *nostr.Event) error
 	// Subscribe delivers verified, de-duplicated events matching filters until stop or ctx.
 	Subscribe(ctx context.Context, filters []nostr.Filter) (events <-chan *nostr.Event, stop func())

@@ -121,7 +121,6 @@ type Pool struct {
 	ctx    context.Context // cancelled by Close; parent of every relay's loop
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	cache  verifiedCache
 	stats  counters
 
 	mu      sync.Mutex // guards everything below and the state of relays, conns, subs and publishes
@@ -142,7 +141,6 @@ func New(opts Options) *Pool {
 		log:    opts.Logger,
 		ctx:    ctx,
 		cancel: cancel,
-		cache:  newVerifiedCache(verifiedCacheSize),
 		relays: make(map[string]*relay),
 		subs:   make(map[string]*Subscription),
 		pubs:   make(map[*PublishResult]struct{}),
