@@ -58,7 +58,7 @@ const BaseFee = 1000
 
 // ErrLedgerInUse: another Sandbox (another process, or another in this one) has the ledger
 // file open; Config.Shared lets several share it.
-var ErrLedgerInUse = errors.New("sandbox: ledger in use by another process (share it with --sandbox-shared)")
+var ErrLedgerInUse = errors.New("sandbox: ledger in use by another process (to share it, start every process with --sandbox-shared)")
 
 // ErrKeyMismatch is returned by Open when the database belongs to another
 // node key.
