@@ -121,6 +121,13 @@ fig_cpu() {
     pat=${what##*:}
     echo "cpu profile (closed loop), share of ${what%%:*}: $(go tool pprof -top -focus="$pat" "$NWC" "$d/cpu.prof" 2>/dev/null | grep -m1 'Showing nodes' | sed 's/Showing nodes accounting for //')"
   done
+  # The ratio with the crypto's CPU inside the same run: the service's CPU over the part of
+  # it the profile finds in BIP-340 and NIP-44 (the bench's own ratio divides by the crypto
+  # timed alone on a quiet thread after the run, the stricter measure).
+  local share
+  share=$(go tool pprof -top -focus='nostr.verifySchnorr|nostr.signSchnorr|nostr/nip44' "$NWC" "$d/cpu.prof" 2>/dev/null |
+    grep -m1 'Showing nodes' | sed -E 's/.*, ([0-9.]+)% of .*/\1/')
+  echo "cpu profile (closed loop): crypto ${share}% of the service's CPU, in-run ratio $(python3 -c "print(round(100/$share, 2))")"
   for f in closed open300; do
     echo "cpu $f: $(jget "$d/$f.json" '"%s req/s; service %.0f us/request; crypto %.0f us (verify %.0f, decrypt %.1f, encrypt %.1f, sign %.0f); ratio %.2f" % (d["requests_per_second"], d["cpu"]["process_cpu_per_request_us"], d["cpu"]["crypto_per_request_us"], d["cpu"]["crypto_breakdown"]["verify_us"], d["cpu"]["crypto_breakdown"]["decrypt_us"], d["cpu"]["crypto_breakdown"]["encrypt_us"], d["cpu"]["crypto_breakdown"]["sign_us"], d["cpu"]["ratio"])')"
   done
