@@ -329,6 +329,10 @@ func (c *conn) onEvent(ctx context.Context, ev *nostr.Event) {
 		c.send(ctx, okMessage(id, true, ""))
 		return
 	}
+	if max := r.cfg.MaxFuture; max > 0 && ev.CreatedAt > now+int64(max/time.Second) {
+		c.send(ctx, okMessage(id, false, fmt.Sprintf("invalid: created_at is more than %s in the future", max)))
+		return
+	}
 	// Stored events stay in memory (a wallet with 100,000 connections keeps as many info
 	// events): keep their JSON without the spare capacity appending left.
 	switch r.store.add(ev, bytes.Clone(evJSON)) {

@@ -41,6 +41,9 @@ const (
 	DefaultEventsPerSecond = 100
 	DefaultMaxLimit        = 500
 	DefaultMaxStoredEvents = 100_000
+	// DefaultMaxFuture is how far ahead of the relay's clock a stored event's created_at
+	// may be (common relays use the same 15 minutes).
+	DefaultMaxFuture = 15 * time.Minute
 )
 
 // Config configures a Relay. The zero value is a usable open, memory-only relay.
@@ -56,9 +59,14 @@ type Config struct {
 	// MaxReplaceableEvents, if set, is the cap for replaceable and addressable events
 	// instead (a wallet's embedded relay keeps one info event per connection).
 	MaxReplaceableEvents int
-	Name                 string       // NIP-11
-	Description          string       // NIP-11
-	Logger               *slog.Logger // nil = discard
+	// MaxFuture refuses stored events dated further ahead (default DefaultMaxFuture;
+	// negative = no limit): a replaceable event dated next year would hold its slot against
+	// every honest update until then. Ephemeral events are not checked (they are not kept,
+	// and a wallet's or app's skewed clock must not break NIP-47).
+	MaxFuture   time.Duration
+	Name        string       // NIP-11
+	Description string       // NIP-11
+	Logger      *slog.Logger // nil = discard
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -83,6 +91,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.MaxStoredEvents == 0 {
 		out.MaxStoredEvents = DefaultMaxStoredEvents
+	}
+	if out.MaxFuture == 0 {
+		out.MaxFuture = DefaultMaxFuture
 	}
 	if out.MaxReplaceableEvents == 0 {
 		out.MaxReplaceableEvents = out.MaxStoredEvents

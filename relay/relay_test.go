@@ -265,6 +265,42 @@ func TestExpiration(t *testing.T) {
 	}
 }
 
+// Stored events dated too far ahead are refused (a replaceable one would hold its slot
+// until then); ephemeral ones are fanned out whatever their date; the limit can be lifted.
+func TestFutureDatedEvents(t *testing.T) {
+	sk := nostr.GenerateSecretKey()
+	now := time.Now().Unix()
+	tests := []struct {
+		name   string
+		cfg    Config
+		kind   int
+		ahead  int64
+		wantOK bool
+	}{
+		{"regular, 10 min ahead", Config{}, 1, 600, true},
+		{"regular, 20 min ahead", Config{}, 1, 1200, false},
+		{"replaceable, a year ahead", Config{}, 13194, 365 * 24 * 3600, false},
+		{"addressable, 20 min ahead", Config{}, 30000, 1200, false},
+		{"ephemeral, a year ahead", Config{}, 23195, 365 * 24 * 3600, true},
+		{"replaceable, 2 min ahead, limit 1 min", Config{MaxFuture: time.Minute}, 13194, 120, false},
+		{"replaceable, a year ahead, no limit", Config{MaxFuture: -1}, 13194, 365 * 24 * 3600, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, url := startRelay(t, tc.cfg)
+			c := dial(t, url)
+			ev := signed(t, sk, tc.kind, now+tc.ahead, nostr.Tags{{"d", "x"}}, "")
+			r := c.publish(ev)
+			if r.ok != tc.wantOK {
+				t.Fatalf("OK %v %q, want OK %v", r.ok, r.msg, tc.wantOK)
+			}
+			if !r.ok && !strings.HasPrefix(r.msg, "invalid: created_at is more than") {
+				t.Fatalf("refusal %q, want the invalid: created_at reason", r.msg)
+			}
+		})
+	}
+}
+
 func TestStoreExpiresAndEvicts(t *testing.T) {
 	sk := nostr.GenerateSecretKey()
 	st := newStore(3, 2)

@@ -31,6 +31,7 @@ func runRelay(ctx context.Context, args []string, _, stderr io.Writer) int {
 	maxLimit := fs.Int("max-limit", relay.DefaultMaxLimit, "most stored events one filter returns")
 	maxStored := fs.Int("max-stored", relay.DefaultMaxStoredEvents, "regular events kept (and, separately, replaceable ones); oldest dropped first")
 	maxReplaceable := fs.Int("max-replaceable", 0, "replaceable and addressable events kept, if not --max-stored (a wallet's relay: one info event per connection)")
+	maxFuture := fs.Duration("max-future", relay.DefaultMaxFuture, "refuse stored events dated further ahead than this (negative = no limit; ephemeral events are never refused for it)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +61,7 @@ func runRelay(ctx context.Context, args []string, _, stderr io.Writer) int {
 		MaxLimit:             *maxLimit,
 		MaxStoredEvents:      *maxStored,
 		MaxReplaceableEvents: *maxReplaceable,
+		MaxFuture:            *maxFuture,
 		Name:                 *name,
 		Description:          *description,
 		Logger:               logger,
