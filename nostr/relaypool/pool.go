@@ -57,7 +57,8 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// ConnectTimeout bounds the TCP+WebSocket handshake. Default 10s.
 	ConnectTimeout time.Duration
-	// WriteTimeout bounds one write; a relay that does not take a message in time is
+	// WriteTimeout bounds writing what is queued for a relay at one time (one message, or
+	// the batch that piled up meanwhile); a relay that does not take it in time is
 	// disconnected. Default 10s.
 	WriteTimeout time.Duration
 	// PublishTimeout is how long a Publish waits for each relay's OK (including waiting for

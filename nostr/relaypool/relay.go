@@ -239,15 +239,21 @@ func (p *Pool) writeLoop(ctx context.Context, c *conn) {
 			return
 		case <-c.wake:
 		}
-		for _, msg := range c.take() {
-			wctx, cancel := context.WithTimeout(ctx, p.opts.WriteTimeout)
-			err := c.ws.Write(wctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
+		// One deadline for what is queued now, not a timer per message (the queue is
+		// bounded in bytes, so a relay that cannot take it in WriteTimeout is too slow).
+		msgs := c.take()
+		if len(msgs) == 0 {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, p.opts.WriteTimeout)
+		for _, msg := range msgs {
+			if err := c.ws.Write(wctx, websocket.MessageText, msg); err != nil {
+				cancel()
 				c.kill(fmt.Errorf("relaypool: write: %w", err))
 				return
 			}
 		}
+		cancel()
 	}
 }
 
