@@ -35,6 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	resolve := fs.String("sandbox-resolve-pending", "", "at start, resolve sandbox payments left hanging by a previous run: succeed or fail")
 	sbShared := fs.Bool("sandbox-shared", false, "let several nwc serve processes use this data dir's sandbox ledger at once (several instances on PostgreSQL sharing one sandbox node); otherwise the ledger is locked to one process")
 	maxAge := fs.Duration("max-request-age", 6*time.Hour, "drop spend and invoice requests older than this")
+	retention := fs.Duration("request-log-retention", service.DefaultRequestLogRetention, "keep request-log rows this long (at least 24h and longer than --max-request-age; negative = forever)")
 	payTimeout := fs.Duration("payment-timeout", 60*time.Second, "how long a payment may take before the app is told it is still pending")
 	rate := fs.Float64("rate", 20, "requests per second allowed per connection (burst twice that; negative = no limit)")
 	announceAll := fs.Bool("announce-all", false, "publish every connection's info event at start, even those the relays were given before (after a relay lost its data)")
@@ -79,7 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		DataDir: *dir, DB: *db, RelayListen: *relayListen, Relays: relays, SandboxBalance: int64(startBalance),
 		AdminListen: *adminListen, AdminAllowRemote: *adminRemote,
 		SandboxExternal: *external, SandboxResolvePending: *resolve, SandboxShared: *sbShared, Logger: logger,
-		Service: service.Config{MaxRequestAge: *maxAge, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst, AnnounceAll: *announceAll},
+		Service: service.Config{MaxRequestAge: *maxAge, RequestLogRetention: *retention, PaymentTimeout: *payTimeout, RatePerSecond: *rate, RateBurst: burst, AnnounceAll: *announceAll},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "nwc serve:", err)

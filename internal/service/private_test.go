@@ -2,16 +2,20 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nwc-go/nwc/internal/keyring"
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/internal/store/sqlite"
 	"github.com/nwc-go/nwc/internal/wallet"
 	"github.com/nwc-go/nwc/nip47"
+	"github.com/nwc-go/nwc/nostr"
 )
 
 // A read-only request that several relays deliver, at once and later, is answered once
@@ -133,5 +137,39 @@ func TestLookupCatchesUpWithTheNode(t *testing.T) {
 	tx, err := e.store.Transaction(e.ctx, a.conn.ID, wallet.TxIncoming, inv.PaymentHash)
 	if err != nil || tx.State != wallet.StateSettled {
 		t.Fatalf("store row %+v, %v: want it settled", tx, err)
+	}
+}
+
+// Request-log rows older than the retention go; newer ones and their duplicate check stay.
+func TestPruneRequestLog(t *testing.T) {
+	e := newEnv(t, func(c *service.Config) { c.RequestLogRetention = 48 * time.Hour })
+	a := e.connect(wallet.Connection{})
+	old, recent := nostr.EventID{1}, nostr.EventID{2}
+	for id, at := range map[nostr.EventID]time.Time{old: time.Now().Add(-72 * time.Hour), recent: time.Now().Add(-24 * time.Hour)} {
+		if err := e.store.BeginRequest(e.ctx, id, a.conn.ID, string(nip47.MethodPayInvoice), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.ok(a, nip47.MethodGetBalance, nil, nil) // answered now: logged after the answer
+	n, err := e.svc.PruneRequestLog(e.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("PruneRequestLog = %d, %v; want the one row older than 48 h", n, err)
+	}
+	reqs, err := e.store.RecentRequests(e.ctx, a.conn.ID, 10)
+	if err != nil || len(reqs) != 2 {
+		t.Fatalf("left %+v, %v; want 2", reqs, err)
+	}
+	if err := e.store.BeginRequest(e.ctx, recent, a.conn.ID, string(nip47.MethodPayInvoice), time.Now()); !errors.Is(err, wallet.ErrDuplicateRequest) {
+		t.Fatalf("the kept row no longer stops its duplicate: %v", err)
+	}
+}
+
+func TestRequestLogRetentionBounds(t *testing.T) {
+	for _, r := range []time.Duration{time.Hour, 6 * time.Hour} {
+		cfg := service.Config{Keys: keyring.New([32]byte{1}), Store: &sqlite.Store{}, Backend: noEvents{}, Relays: &fakeRelays{},
+			RequestLogRetention: r, MaxRequestAge: 12 * time.Hour}
+		if _, err := service.New(cfg); err == nil || !strings.Contains(err.Error(), "too short") {
+			t.Fatalf("retention %s: %v, want too short", r, err)
+		}
 	}
 }

@@ -34,6 +34,7 @@ type Store interface {
 
 	BeginRequest(ctx context.Context, eventID nostr.EventID, connID int64, method string, receivedAt time.Time) error
 	FinishRequestLater(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
+	PruneRequests(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error)
 	SettlePayment(ctx context.Context, paymentHash, preimage string, fee wallet.MSat, settledAt time.Time) (*wallet.Transaction, error)
@@ -89,6 +90,10 @@ type Config struct {
 	RefreshInterval time.Duration
 	// FilterChunk is the number of service keys per #p filter (default 500).
 	FilterChunk int
+	// RequestLogRetention is how long request-log rows are kept (default 30 days; negative
+	// = forever). At least a day, and longer than MaxRequestAge: the log is what stops a
+	// replayed payment request until it is too old to run anyway.
+	RequestLogRetention time.Duration
 	// Metrics receives counts and latencies for monitoring (nil = none).
 	Metrics Metrics
 	// AnnounceKey names what, outside the connection and the backend, makes info events
@@ -177,6 +182,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RatePerSecond == 0 {
 		cfg.RatePerSecond, cfg.RateBurst = 20, 40
 	}
+	if cfg.RequestLogRetention == 0 {
+		cfg.RequestLogRetention = DefaultRequestLogRetention
+	}
+	if r := cfg.RequestLogRetention; r > 0 && (r < 24*time.Hour || r <= cfg.MaxRequestAge) {
+		return nil, fmt.Errorf("service: request log retention %s is too short: at least 24h and longer than the request age limit (%s)", r, cfg.MaxRequestAge)
+	}
 	if cfg.FilterChunk <= 0 {
 		cfg.FilterChunk = 500
 	}
@@ -262,10 +273,14 @@ func (s *Service) Run(ctx context.Context) error {
 	resubscribe()
 	s.announcePending(ctx)
 	refreshed := make(chan struct{}, 1)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.refreshLoop(ctx, refreshed)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.pruneLoop(ctx)
 	}()
 	defer func() { stop(); s.wg.Wait() }()
 	for {

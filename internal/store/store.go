@@ -35,6 +35,7 @@ type Store interface {
 	FinishRequestLater(ctx context.Context, eventID nostr.EventID, outcome string, amount wallet.MSat, duration time.Duration, finishedAt time.Time) error
 	RecentRequests(ctx context.Context, connID int64, limit int) ([]wallet.Request, error)
 	RequestStats(ctx context.Context, connID int64) (wallet.RequestStats, error)
+	PruneRequests(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// Outgoing payments.
 	ReservePayment(ctx context.Context, r wallet.PaymentReservation) (*wallet.Transaction, error)

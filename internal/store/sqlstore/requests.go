@@ -194,3 +194,28 @@ func (s *Store) RecordRequestLater(ctx context.Context, r wallet.Request) error 
 		return nil
 	})
 }
+
+// PruneRequests deletes up to limit of the oldest request rows received before before,
+// and reports how many went. Only the oldest limit rows by id are looked at (ids grow
+// with arrival), so one call costs O(limit) however large the log is; call it again
+// until it returns less than limit. Pending outcomes are committed first.
+func (s *Store) PruneRequests(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	if err := s.logFlush(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.write(ctx, func(x runner) error {
+		var err error
+		n, err = x.exec(ctx, `DELETE FROM requests WHERE id IN (
+			SELECT id FROM (SELECT id, received_at FROM requests ORDER BY id LIMIT ?) AS oldest
+			WHERE received_at < ?)`, limit, before.Unix())
+		return err
+	})
+	if err != nil {
+		return 0, s.d.errorf("prune requests: %w", err)
+	}
+	return n, nil
+}

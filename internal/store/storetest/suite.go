@@ -33,6 +33,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"ConnectionRevoke", testConnectionRevoke},
 		{"ConnectionTouch", testConnectionTouch},
 		{"Requests", testRequests},
+		{"PruneRequests", testPruneRequests},
 		{"ReserveRefusals", testReserveRefusals},
 		{"BudgetWindows", testBudgetWindows},
 		{"IsolatedBalance", testIsolatedBalance},

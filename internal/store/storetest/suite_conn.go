@@ -303,3 +303,38 @@ func testRequests(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testPruneRequests: the oldest rows received before the cutoff go, in bounded batches;
+// newer ones stay.
+func testPruneRequests(t *testing.T, h *harness) {
+	a := h.conn(nil)
+	var ids []nostr.EventID
+	for _, age := range []time.Duration{72 * time.Hour, 48 * time.Hour, 24 * time.Hour, 0} {
+		id := h.eventID()
+		ids = append(ids, id)
+		wantErr(t, "BeginRequest", h.s.BeginRequest(h.ctx, id, a.ID, wallet.MethodGetBalance, t0.Add(-age)), nil)
+		wantErr(t, "FinishRequestLater", h.s.FinishRequestLater(h.ctx, id, wallet.OutcomeOK, 0, time.Millisecond, t0.Add(-age)), nil)
+	}
+	cutoff := t0.Add(-36 * time.Hour)
+	if n, err := h.s.PruneRequests(h.ctx, cutoff, 1); err != nil || n != 1 {
+		t.Fatalf("PruneRequests(limit 1) = %d, %v; want 1", n, err)
+	}
+	if n, err := h.s.PruneRequests(h.ctx, cutoff, 10); err != nil || n != 1 {
+		t.Fatalf("PruneRequests(limit 10) = %d, %v; want the 1 left before the cutoff", n, err)
+	}
+	if n, err := h.s.PruneRequests(h.ctx, cutoff, 10); err != nil || n != 0 {
+		t.Fatalf("PruneRequests(again) = %d, %v; want 0", n, err)
+	}
+	left, err := h.s.RecentRequests(h.ctx, a.ID, 10)
+	if err != nil || len(left) != 2 || left[0].EventID != ids[3] || left[1].EventID != ids[2] {
+		t.Fatalf("left after pruning: %+v, %v; want the two newest", left, err)
+	}
+	// Only the oldest rows are looked at: a cutoff that the oldest remaining row does not
+	// meet deletes nothing even if a later row would.
+	if n, err := h.s.PruneRequests(h.ctx, t0.Add(-time.Hour), 1); err != nil || n != 1 {
+		t.Fatalf("PruneRequests(1 h) = %d, %v; want the day-old row", n, err)
+	}
+	if n, err := h.s.PruneRequests(h.ctx, t0, 0); err != nil || n != 0 {
+		t.Fatalf("PruneRequests(limit 0) = %d, %v; want nothing", n, err)
+	}
+}
