@@ -154,23 +154,36 @@ func (s *Service) lookup(ctx context.Context, r *request, p *nip47.LookupInvoice
 	if err != nil {
 		return nil, err
 	}
-	if tx.Type == wallet.TxIncoming && tx.State == wallet.StatePending {
+	if tx.Type == wallet.TxIncoming && (tx.State == wallet.StatePending || tx.State == wallet.StateAccepted) {
 		tx = s.catchUpInvoice(ctx, tx)
 	}
 	return toNIP47(tx, s.now()), nil
 }
 
-// catchUpInvoice asks the node about an invoice the store still shows unpaid: its
+// catchUpInvoice asks the node about an invoice the store still shows unpaid or held: its
 // settlement event may not have been processed yet (the payer has its preimage and looks
-// the invoice up at once). A settled invoice is recorded, and announced, right here.
+// the invoice up at once), and a hold invoice may have been canceled by the node itself
+// (LND cancels one whose HTLC is about to expire) or outside the service, which no event
+// reports. A settled invoice is recorded, and announced, right here; a canceled one is
+// marked failed.
 func (s *Service) catchUpInvoice(ctx context.Context, tx *wallet.Transaction) *wallet.Transaction {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	inv, err := s.cfg.Backend.LookupInvoice(ctx, tx.PaymentHash)
-	if err != nil || inv.State != lightning.InvoiceSettled {
+	if err != nil {
 		return tx
 	}
-	s.settleIncoming(ctx, tx.PaymentHash, inv.Preimage, wallet.MSat(inv.AmountReceived))
+	switch inv.State {
+	case lightning.InvoiceSettled:
+		s.settleIncoming(ctx, tx.PaymentHash, inv.Preimage, wallet.MSat(inv.AmountReceived))
+	case lightning.InvoiceCanceled:
+		if _, err := s.cfg.Store.MarkInvoiceCanceled(ctx, tx.PaymentHash, s.now()); err != nil &&
+			!errors.Is(err, wallet.ErrInvalidState) && !errors.Is(err, wallet.ErrNotFound) {
+			s.log.Warn("record canceled invoice", "hash", tx.PaymentHash, "err", err)
+		}
+	default:
+		return tx
+	}
 	if fresh, err := s.cfg.Store.Transaction(ctx, tx.ConnectionID, wallet.TxIncoming, tx.PaymentHash); err == nil {
 		return fresh
 	}

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -171,5 +173,27 @@ func TestRequestLogRetentionBounds(t *testing.T) {
 		if _, err := service.New(cfg); err == nil || !strings.Contains(err.Error(), "too short") {
 			t.Fatalf("retention %s: %v, want too short", r, err)
 		}
+	}
+}
+
+// A hold invoice canceled on the node, not through the service (LND cancels one whose
+// HTLC is about to expire; no event reports it), shows as failed on lookup.
+func TestLookupSeesNodeCancel(t *testing.T) {
+	e := newEnv(t, func(c *service.Config) { c.Backend = noEvents{c.Backend} })
+	a := e.connect(wallet.Connection{})
+	hash := sha256.Sum256([]byte("preimage of the canceled invoice"))
+	var hold nip47.Transaction
+	e.ok(a, nip47.MethodMakeHoldInvoice, nip47.MakeHoldInvoiceParams{Amount: 2_000, PaymentHash: hex.EncodeToString(hash[:])}, &hold)
+	if err := e.backend.CancelHoldInvoice(e.ctx, hold.PaymentHash); err != nil {
+		t.Fatal(err)
+	}
+	var got nip47.Transaction
+	e.ok(a, nip47.MethodLookupInvoice, nip47.LookupInvoiceParams{PaymentHash: hold.PaymentHash}, &got)
+	if got.State != nip47.StateFailed {
+		t.Fatalf("lookup of an invoice the node canceled: state %q, want failed", got.State)
+	}
+	tx, err := e.store.Transaction(e.ctx, a.conn.ID, wallet.TxIncoming, hold.PaymentHash)
+	if err != nil || tx.State != wallet.StateFailed {
+		t.Fatalf("store row %+v, %v: want it failed", tx, err)
 	}
 }
