@@ -17,6 +17,7 @@ import (
 
 	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
 	"github.com/nwc-go/nwc/nostr/relaypool"
@@ -423,20 +424,7 @@ func startRelay(t *testing.T) string {
 // no service answers.
 func publishInfo(t *testing.T, relayURL string, wallet *nostr.SecretKey, encryptions ...nip47.Encryption) {
 	t.Helper()
-	ev, err := nip47.InfoEvent(wallet, []nip47.Method{nip47.MethodGetBalance, nip47.MethodPayInvoice}, nil, encryptions, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := relaypool.New(relaypool.Options{})
-	defer pool.Close()
-	if err := pool.AddRelay(relayURL); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := pool.Publish(ctx, ev); err != nil {
-		t.Fatal(err)
-	}
+	servertest.PublishInfo(t, relayURL, wallet, []nip47.Method{nip47.MethodGetBalance, nip47.MethodPayInvoice}, encryptions...)
 }
 
 func uriFor(wallet *nostr.SecretKey, relays ...string) string {

@@ -13,10 +13,10 @@ import (
 
 	"github.com/nwc-go/nwc/client"
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
-	"github.com/nwc-go/nwc/nostr/relaypool"
 	"github.com/nwc-go/nwc/relay"
 )
 
@@ -29,46 +29,17 @@ type appWallet struct {
 
 func startAppWallet(t *testing.T) *appWallet {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Open(ctx, server.Options{
-		DataDir: t.TempDir(), RelayListen: "127.0.0.1:0", SandboxBalance: 1_000_000_000,
-		Service: service.Config{RefreshInterval: 20 * time.Millisecond},
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
+	srv := servertest.Start(t, server.Options{SandboxBalance: 1_000_000_000,
+		Service: service.Config{RefreshInterval: 20 * time.Millisecond}})
 	return &appWallet{t: t, srv: srv}
 }
 
 // connect creates a connection and waits until the service announced it (its info event).
 func (w *appWallet) connect(o server.ConnectionOptions) (string, nostr.PublicKey, nostr.PublicKey) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	o.Name, o.Relays = "app", w.srv.RelayURLs
-	conn, uri, err := server.NewConnection(ctx, w.srv.Store, w.srv.Keys, o)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	sub, err := w.srv.Pool.Subscribe(ctx, []nostr.Filter{{Kinds: []int{nip47.KindInfo}, Authors: []string{conn.ServicePubKey.String()}}})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer sub.Close()
-	select {
-	case <-sub.Events():
-	case <-ctx.Done():
-		w.t.Fatal("the service never announced the connection")
-	}
-	return uri.String(), conn.ServicePubKey, conn.ClientPubKey
+	o.Name = "app"
+	conn, uri := servertest.Connect(w.t, w.srv, o)
+	return uri, conn.ServicePubKey, conn.ClientPubKey
 }
 
 const appAllMethods = "pay_invoice,make_invoice,lookup_invoice,list_transactions,get_balance,get_info"
@@ -284,20 +255,7 @@ func unservedWalletURI(t *testing.T) string {
 	}
 	t.Cleanup(func() { stop(); r.Close() })
 	wallet := nostr.GenerateSecretKey()
-	ev, err := nip47.InfoEvent(wallet, []nip47.Method{nip47.MethodGetBalance}, nil, []nip47.Encryption{nip47.EncryptionNIP44}, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := relaypool.New(relaypool.Options{})
-	defer pool.Close()
-	if err := pool.AddRelay(url); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := pool.Publish(ctx, ev); err != nil {
-		t.Fatal(err)
-	}
+	servertest.PublishInfo(t, url, wallet, []nip47.Method{nip47.MethodGetBalance}, nip47.EncryptionNIP44)
 	u := nip47.ConnectionURI{WalletPubKey: wallet.Public(), Relays: []string{url}, Secret: nostr.GenerateSecretKey()}
 	return u.String()
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/nwc-go/nwc/internal/lightning"
 	"github.com/nwc-go/nwc/internal/lightning/sandbox"
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
 	"github.com/nwc-go/nwc/nostr/relaypool"
@@ -115,18 +115,9 @@ func strangerInvoice(t *testing.T, amount int64) string {
 	return inv.Bolt11
 }
 
-func startServer(t *testing.T, ctx context.Context, dir string) *server.Server {
+func startServer(t *testing.T, dir string) *server.Server {
 	t.Helper()
-	srv, err := server.Open(ctx, server.Options{DataDir: dir, RelayListen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { cancel(); <-done; srv.Close() }) })
-	return srv
+	return servertest.Start(t, server.Options{DataDir: dir, AdminListen: "127.0.0.1:0"})
 }
 
 // TestConnectApproveWithRunningService plays the app of an NWA flow against a running
@@ -136,7 +127,7 @@ func startServer(t *testing.T, ctx context.Context, dir string) *server.Server {
 func TestConnectApproveWithRunningService(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	srv := startServer(t, ctx, dir)
+	srv := startServer(t, dir)
 	app := newNWAApp(t, appRelay(t))
 
 	var out, errOut bytes.Buffer
@@ -209,7 +200,7 @@ func TestConnectApproveOffline(t *testing.T) {
 		}
 	}
 	wallet := app.walletKey()
-	srv := startServer(t, ctx, dir)
+	srv := startServer(t, dir)
 	c := app.dial(ctx, wallet, client.WithTimeout(time.Second))
 	// The service is starting: ask until it answers.
 	deadline := time.Now().Add(20 * time.Second)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 )
 
 // TestFaucetCreditsIsolatedConnection runs a real service in-process and credits one
@@ -15,13 +16,7 @@ func TestFaucetCreditsIsolatedConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	srv, err := server.Open(ctx, server.Options{DataDir: dir, RelayListen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	defer func() { cancel(); <-done; srv.Close() }()
+	srv := servertest.Start(t, server.Options{DataDir: dir, AdminListen: "127.0.0.1:0"})
 	c, _, err := server.NewConnection(ctx, srv.Store, srv.Keys, server.ConnectionOptions{Name: "shop", Isolated: true, Relays: srv.RelayURLs})
 	if err != nil {
 		t.Fatal(err)

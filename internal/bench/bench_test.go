@@ -12,6 +12,7 @@ import (
 	"github.com/nwc-go/nwc/internal/bench"
 	"github.com/nwc-go/nwc/internal/leakcheck"
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
@@ -27,23 +28,7 @@ func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 func startService(t *testing.T, n int) []*nip47.ConnectionURI {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Options{
-		DataDir: t.TempDir(), RelayListen: "127.0.0.1:0", AdminListen: "off",
-		Service: service.Config{RatePerSecond: -1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("service: %v", err)
-		}
-		srv.Close()
-	})
+	srv := servertest.Start(t, server.Options{AdminListen: "off", Service: service.Config{RatePerSecond: -1}})
 	var uris []*nip47.ConnectionURI
 	for i := range n {
 		_, u, err := server.NewConnection(ctx, srv.Store, srv.Keys, server.ConnectionOptions{Name: fmt.Sprint("bench ", i)})

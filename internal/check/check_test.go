@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nwc-go/nwc/internal/server"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/internal/service"
 	"github.com/nwc-go/nwc/nip47"
 	"github.com/nwc-go/nwc/nostr"
@@ -24,16 +25,7 @@ var testPool = relaypool.Options{MinBackoff: 10 * time.Millisecond, MaxBackoff: 
 func serveWallet(t *testing.T) *nip47.ConnectionURI {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Options{
-		DataDir: t.TempDir(), RelayListen: "127.0.0.1:0", Service: service.Config{RatePerSecond: -1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	srv := servertest.Start(t, server.Options{Service: service.Config{RatePerSecond: -1}})
 
 	c, uri, err := server.NewConnection(ctx, srv.Store, srv.Keys, server.ConnectionOptions{
 		Name: "nwc check", Notifications: true,
