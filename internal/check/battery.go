@@ -152,6 +152,24 @@ func (b *battery) judgeError(x *exchange, other Status, ok ...nip47.ErrorCode) o
 	return outcome{other, fmt.Sprintf("%s (%s), expected %s", code, resp.Error.Message, strings.Join(want, " or "))}
 }
 
+// callFor sends m and decodes a success into v. A non-nil outcome is the check's verdict
+// on a bad or error answer; err is a transport failure (the check could not run).
+func (b *battery) callFor(ctx context.Context, m nip47.Method, params, v any) (*outcome, error) {
+	x, err := b.call(ctx, m, params)
+	if err != nil {
+		return nil, err
+	}
+	return b.success(x, v), nil
+}
+
+// or is the outcome, or the zero one for none (a failed call's outcome is not used).
+func (o *outcome) or() outcome {
+	if o == nil {
+		return outcome{}
+	}
+	return *o
+}
+
 func (b *battery) call(ctx context.Context, m nip47.Method, params any) (*exchange, error) {
 	return b.s.call(ctx, m, params, callOpts{scheme: b.scheme})
 }
@@ -408,13 +426,9 @@ func (b *battery) methodChecks(ctx context.Context) error {
 
 func (b *battery) getInfoChecks() []methodCheck {
 	return []methodCheck{{"get_info", "get_info", func(ctx context.Context) (outcome, error) {
-		x, err := b.call(ctx, nip47.MethodGetInfo, nil)
-		if err != nil {
-			return outcome{}, err
-		}
 		var r nip47.GetInfoResult
-		if bad := b.success(x, &r); bad != nil {
-			return *bad, nil
+		if bad, err := b.callFor(ctx, nip47.MethodGetInfo, nil, &r); bad != nil || err != nil {
+			return bad.or(), err
 		}
 		if len(r.Methods) == 0 {
 			return warn("methods is empty (it lists what this connection may call)"), nil
@@ -449,15 +463,11 @@ func diff(a, b []nip47.Method) (extra, missing []nip47.Method) {
 
 func (b *battery) getBalanceChecks() []methodCheck {
 	return []methodCheck{{"get_balance", "get_balance", func(ctx context.Context) (outcome, error) {
-		x, err := b.call(ctx, nip47.MethodGetBalance, nil)
-		if err != nil {
-			return outcome{}, err
-		}
 		var r struct {
 			Balance *int64 `json:"balance"`
 		}
-		if bad := b.success(x, &r); bad != nil {
-			return *bad, nil
+		if bad, err := b.callFor(ctx, nip47.MethodGetBalance, nil, &r); bad != nil || err != nil {
+			return bad.or(), err
 		}
 		switch {
 		case r.Balance == nil:
@@ -471,13 +481,9 @@ func (b *battery) getBalanceChecks() []methodCheck {
 
 func (b *battery) getBudgetChecks() []methodCheck {
 	return []methodCheck{{"get_budget", "get_budget", func(ctx context.Context) (outcome, error) {
-		x, err := b.call(ctx, nip47.MethodGetBudget, nil)
-		if err != nil {
-			return outcome{}, err
-		}
 		var r nip47.GetBudgetResult
-		if bad := b.success(x, &r); bad != nil {
-			return *bad, nil
+		if bad, err := b.callFor(ctx, nip47.MethodGetBudget, nil, &r); bad != nil || err != nil {
+			return bad.or(), err
 		}
 		if !r.HasBudget() {
 			return pass("{} (no budget)"), nil
@@ -524,13 +530,9 @@ func checkTransaction(tx *nip47.Transaction, typ nip47.TransactionType, amount i
 func (b *battery) makeInvoiceChecks() []methodCheck {
 	return []methodCheck{
 		{"make_invoice", "make_invoice (1 sat)", func(ctx context.Context) (outcome, error) {
-			x, err := b.call(ctx, nip47.MethodMakeInvoice, map[string]any{"amount": invoiceAmount, "description": "nwc check"})
-			if err != nil {
-				return outcome{}, err
-			}
 			var tx nip47.Transaction
-			if bad := b.success(x, &tx); bad != nil {
-				return *bad, nil
+			if bad, err := b.callFor(ctx, nip47.MethodMakeInvoice, map[string]any{"amount": invoiceAmount, "description": "nwc check"}, &tx); bad != nil || err != nil {
+				return bad.or(), err
 			}
 			if tx.Invoice == "" {
 				return fail("no invoice in the result"), nil
@@ -561,13 +563,9 @@ func (b *battery) lookupInvoiceChecks() []methodCheck {
 		if b.invoice == nil {
 			return skip("needs the invoice of make_invoice"), nil
 		}
-		x, err := b.call(ctx, nip47.MethodLookupInvoice, params)
-		if err != nil {
-			return outcome{}, err
-		}
 		var tx nip47.Transaction
-		if bad := b.success(x, &tx); bad != nil {
-			return *bad, nil
+		if bad, err := b.callFor(ctx, nip47.MethodLookupInvoice, params, &tx); bad != nil || err != nil {
+			return bad.or(), err
 		}
 		if bad := checkTransaction(&tx, nip47.TransactionIncoming, invoiceAmount, b.invoice.PaymentHash); len(bad) > 0 {
 			return fail("%s", strings.Join(bad, "; ")), nil
@@ -722,13 +720,9 @@ func (b *battery) makeHoldChecks() []methodCheck {
 	return []methodCheck{
 		{"make_hold_invoice", "make_hold_invoice (1 sat)", func(ctx context.Context) (outcome, error) {
 			hash := sha256Hex(randomHex(32))
-			x, err := b.call(ctx, nip47.MethodMakeHoldInvoice, map[string]any{"amount": invoiceAmount, "payment_hash": hash, "description": "nwc check hold"})
-			if err != nil {
-				return outcome{}, err
-			}
 			var tx nip47.Transaction
-			if bad := b.success(x, &tx); bad != nil {
-				return *bad, nil
+			if bad, err := b.callFor(ctx, nip47.MethodMakeHoldInvoice, map[string]any{"amount": invoiceAmount, "payment_hash": hash, "description": "nwc check hold"}, &tx); bad != nil || err != nil {
+				return bad.or(), err
 			}
 			if tx.Invoice == "" {
 				return fail("no invoice in the result"), nil
@@ -749,13 +743,9 @@ func (b *battery) cancelHoldChecks() []methodCheck {
 			if b.holdHash == "" {
 				return skip("needs the hold invoice of make_hold_invoice"), nil
 			}
-			x, err := b.call(ctx, nip47.MethodCancelHoldInvoice, map[string]any{"payment_hash": b.holdHash})
-			if err != nil {
-				return outcome{}, err
-			}
 			var r map[string]any
-			if bad := b.success(x, &r); bad != nil {
-				return *bad, nil
+			if bad, err := b.callFor(ctx, nip47.MethodCancelHoldInvoice, map[string]any{"payment_hash": b.holdHash}, &r); bad != nil || err != nil {
+				return bad.or(), err
 			}
 			return pass("canceled"), nil
 		}},
@@ -775,13 +765,9 @@ func (b *battery) settleHoldChecks() []methodCheck {
 func (b *battery) signMessageChecks() []methodCheck {
 	return []methodCheck{{"sign_message", "sign_message", func(ctx context.Context) (outcome, error) {
 		msg := "nwc check " + randomHex(4)
-		x, err := b.call(ctx, nip47.MethodSignMessage, map[string]any{"message": msg})
-		if err != nil {
-			return outcome{}, err
-		}
 		var r nip47.SignMessageResult
-		if bad := b.success(x, &r); bad != nil {
-			return *bad, nil
+		if bad, err := b.callFor(ctx, nip47.MethodSignMessage, map[string]any{"message": msg}, &r); bad != nil || err != nil {
+			return bad.or(), err
 		}
 		switch {
 		case r.Message != msg:
