@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/nwc-go/nwc/internal/check"
+	"github.com/nwc-go/nwc/internal/server/servertest"
 	"github.com/nwc-go/nwc/nip47"
-	"github.com/nwc-go/nwc/nostr"
 	"github.com/nwc-go/nwc/nostr/relaypool"
 )
 
@@ -116,16 +116,7 @@ func waitInfo(t *testing.T, uri string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sub, err := pool.Subscribe(ctx, []nostr.Filter{{Kinds: []int{nip47.KindInfo}, Authors: []string{u.WalletPubKey.String()}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	select {
-	case <-sub.Events():
-	case <-ctx.Done():
-		t.Fatal("the service never announced the connection")
-	}
+	servertest.WaitInfo(ctx, t, pool, u.WalletPubKey)
 }
 
 // startScriptService runs a node script that serves a wallet on relayURL and returns the

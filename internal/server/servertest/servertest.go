@@ -58,15 +58,15 @@ func Connect(t testing.TB, srv *server.Server, o server.ConnectionOptions) (*wal
 	if err != nil {
 		t.Fatal(err)
 	}
-	WaitInfo(ctx, t, srv, conn.ServicePubKey)
+	WaitInfo(ctx, t, srv.Pool, conn.ServicePubKey)
 	return conn, uri.String()
 }
 
-// WaitInfo blocks until the info event of service key pk is on srv's relay: the signal
-// that the service serves the connection.
-func WaitInfo(ctx context.Context, t testing.TB, srv *server.Server, pk nostr.PublicKey) {
+// WaitInfo blocks until the info event of service key pk is on pool's relays (or ctx
+// ends, failing the test): the signal that the service serves the connection.
+func WaitInfo(ctx context.Context, t testing.TB, pool *relaypool.Pool, pk nostr.PublicKey) {
 	t.Helper()
-	sub, err := srv.Pool.Subscribe(ctx, []nostr.Filter{{Kinds: []int{nip47.KindInfo}, Authors: []string{pk.String()}}})
+	sub, err := pool.Subscribe(ctx, []nostr.Filter{{Kinds: []int{nip47.KindInfo}, Authors: []string{pk.String()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
