@@ -17,7 +17,7 @@ var ErrBadMessage = errors.New("relaypool: malformed relay message")
 type relayMessage struct {
 	Type      string        // EVENT, OK, EOSE, CLOSED, NOTICE, AUTH
 	SubID     string        // EVENT, EOSE, CLOSED
-	Event     []byte        // EVENT: the event's JSON, a slice of the message
+	Event     []byte        // EVENT: the event's JSON, a slice of the message (valid only while it is handled: the read buffer is reused)
 	Parsed    *nostr.Event  // EVENT: the event decoded from Event, or nil with ParseErr set
 	ParseErr  error         // EVENT: why Event is not a valid event (the message still is valid)
 	EventID   nostr.EventID // OK

@@ -1,6 +1,7 @@
 package relaypool
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -276,15 +277,29 @@ func (p *Pool) pingLoop(ctx context.Context, c *conn) {
 	}
 }
 
+// keptReadBuffer is the largest read buffer a connection keeps between messages.
+const keptReadBuffer = 64 << 10
+
 func (p *Pool) readLoop(ctx context.Context, c *conn) error {
+	// One buffer for every message: nothing handle keeps points into it (the decoded
+	// event, ids and reasons are copies). A buffer grown by a rare big message is dropped.
+	var buf bytes.Buffer
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		typ, rd, err := c.ws.Reader(ctx)
 		if err != nil {
+			return fmt.Errorf("relaypool: read: %w", err)
+		}
+		if buf.Cap() > keptReadBuffer {
+			buf = bytes.Buffer{}
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(rd); err != nil {
 			return fmt.Errorf("relaypool: read: %w", err)
 		}
 		if typ != websocket.MessageText {
 			continue
 		}
+		data := buf.Bytes()
 		m, err := parseRelayMessage(data)
 		if err != nil {
 			p.log.Warn("relay sent a malformed message", "relay", c.r.url, "err", err)
