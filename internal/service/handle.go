@@ -112,7 +112,7 @@ func (s *Service) HandleRequest(ctx context.Context, ev *nostr.Event) {
 			r.log.Debug("duplicate request dropped")
 			return
 		}
-		unrecorded = s.unrecorded(ev)
+		unrecorded = s.unrecorded()
 	}
 	switch {
 	case singlePay(r.method):

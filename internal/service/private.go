@@ -33,12 +33,13 @@ func readOnly(m nip47.Method) bool {
 }
 
 // unrecorded reports whether a read-only request may run before (without) a store write:
-// the store is private, the event is not older than this service (older ones may be
-// replays that an earlier run answered: the log has them), and no connection was revoked
-// since the in-memory connections were loaded (else the store's check at the insert must
-// see it: a revocation by another process takes effect at once).
-func (s *Service) unrecorded(ev *nostr.Event) bool {
-	if s.private == nil || ev.CreatedAt < s.started.Unix() {
+// the store is private, and no connection was revoked since the in-memory connections
+// were loaded (else the store's check at the insert must see it: a revocation by another
+// process takes effect at once). A relay replaying a read-only request after a restart
+// gets it answered again (harmless; NIP-47 requests are ephemeral events that relays do
+// not keep).
+func (s *Service) unrecorded() bool {
+	if s.private == nil {
 		return false
 	}
 	m, err := s.private.RevocationMark()

@@ -63,33 +63,6 @@ func TestSharedRequestLogRecordsFirst(t *testing.T) {
 	}
 }
 
-// A request made before the service started may be a replay of one an earlier run
-// answered: it is checked against the log first.
-func TestReadOnlyOlderThanServiceRecordedFirst(t *testing.T) {
-	e := newEnv(t, nil)
-	a := e.connect(wallet.Connection{})
-	req, err := nip47.NewRequest(nip47.MethodGetBalance, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := e.cipher.SealRequest(a.secret, a.conn.ServicePubKey, nip47.EncryptionNIP44, req, time.Now().Add(-time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.BeginRequest(e.ctx, ev.ID, a.conn.ID, string(nip47.MethodGetBalance), time.Now()); err != nil {
-		t.Fatal(err) // an earlier run recorded it
-	}
-	e.svc.HandleRequest(e.ctx, ev)
-	if got := e.responses(a, ev.ID); len(got) != 0 {
-		t.Fatalf("a request an earlier run recorded got %d responses, want none", len(got))
-	}
-	fresh := e.request(a, nip47.EncryptionNIP44, nip47.MethodGetBalance, nil)
-	e.svc.HandleRequest(e.ctx, fresh)
-	if got := e.responses(a, fresh.ID); len(got) != 1 || e.svc.Unrecorded() != 1 {
-		t.Fatalf("fresh request: %d responses, %d unrecorded; want 1 and 1", len(got), e.svc.Unrecorded())
-	}
-}
-
 // A revocation by another process (here another Store on the same file, as the CLI opens
 // it) silences the connection's read-only requests at once, without a refresh.
 func TestReadOnlyRevokedElsewhere(t *testing.T) {

@@ -146,7 +146,6 @@ type Service struct {
 
 	// Read-only requests on a private store (private.go).
 	private privateLog
-	started time.Time
 	revMark atomic.Uint64 // RevocationMark()+1 when the connections were loaded; 0 = not yet
 	seen    seenSet
 	// unrecordedServed counts the requests served that way (tests).
@@ -207,7 +206,6 @@ func New(cfg Config) (*Service, error) {
 		reloads:     make(chan chan error),
 		loopDone:    make(chan struct{}),
 	}
-	s.started = s.now()
 	if p, ok := cfg.Store.(privateLog); ok && !cfg.SharedRequestLog {
 		if err := p.ClaimRequestLog(); err != nil {
 			return nil, fmt.Errorf("service: %w", err)

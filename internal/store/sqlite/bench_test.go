@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
@@ -70,6 +71,47 @@ func BenchmarkBeginFinish(b *testing.B) {
 					inFlight.Add(-1)
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkLogRow is what one request-log row costs, in 2,000-row transactions on a log
+// that already holds 50,000 rows of random event ids (as real ones are): in requests,
+// whose unique event-id index takes a random page per row, and in read_requests, which
+// has none (the read-only log; docs/store.md).
+func BenchmarkLogRow(b *testing.B) {
+	const batch, prefill = 2000, 50_000
+	randomIDs := func(n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			var id nostr.EventID
+			rand.Read(id[:])
+			ids[i] = id.String()
+		}
+		return ids
+	}
+	for _, table := range []string{"requests", "read_requests"} {
+		b.Run(table, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "nwc.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			for i := 0; i < prefill; i += batch {
+				if err := s.InsertLogRowsForTest(ctx, table, randomIDs(batch), time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for done := 0; done < b.N; done += batch {
+				b.StopTimer()
+				ids := randomIDs(min(batch, b.N-done))
+				b.StartTimer()
+				if err := s.InsertLogRowsForTest(ctx, table, ids, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -95,7 +95,8 @@ func TestRevocationMark(t *testing.T) {
 	}
 }
 
-// A request recorded after its answer is logged whole, once.
+// A request recorded after its answer is logged whole, in the read-only log; reads and
+// pruning cover both logs.
 func TestRecordRequestLater(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "nwc.db"))
@@ -103,10 +104,15 @@ func TestRecordRequestLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	id := nostr.EventID{1, 2, 3}
 	now := time.Now().Truncate(time.Second)
-	r := wallet.Request{EventID: id, Method: "get_balance", ReceivedAt: now, FinishedAt: now, Outcome: wallet.OutcomeOK, Duration: 1500 * time.Microsecond}
-	for range 2 {
+	paid, read, old := nostr.EventID{1}, nostr.EventID{2}, nostr.EventID{3}
+	if err := st.BeginRequest(ctx, paid, 0, "pay_invoice", now.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []wallet.Request{
+		{EventID: read, Method: "get_balance", ReceivedAt: now, FinishedAt: now, Outcome: wallet.OutcomeOK, Duration: 1500 * time.Microsecond},
+		{EventID: old, Method: "get_info", ReceivedAt: now.Add(-72 * time.Hour), FinishedAt: now, Outcome: wallet.OutcomeOK},
+	} {
 		if err := st.RecordRequestLater(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +121,22 @@ func TestRecordRequestLater(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].EventID != id || got[0].Outcome != wallet.OutcomeOK || got[0].Duration != r.Duration || !got[0].FinishedAt.Equal(now) {
-		t.Fatalf("log %+v, want the one request", got)
+	if len(got) != 3 || got[0].EventID != read || got[0].Outcome != wallet.OutcomeOK || got[0].Duration != 1500*time.Microsecond ||
+		!got[0].FinishedAt.Equal(now) || got[1].EventID != paid || got[2].EventID != old {
+		t.Fatalf("log %+v, want get_balance, pay_invoice, get_info, newest first", got)
+	}
+	if got, err := st.RecentRequests(ctx, 0, 1); err != nil || len(got) != 1 || got[0].EventID != read {
+		t.Fatalf("RecentRequests(limit 1) = %+v, %v", got, err)
+	}
+	stats, err := st.RequestStats(ctx, 0)
+	if err != nil || stats.Total != 3 || stats.OK != 2 || stats.Running != 1 || stats.ByMethod["get_balance"] != 1 || !stats.LastAt.Equal(now) {
+		t.Fatalf("RequestStats = %+v, %v; want both logs counted", stats, err)
+	}
+	if n, err := st.PruneRequests(ctx, now.Add(-24*time.Hour), 10); err != nil || n != 1 {
+		t.Fatalf("PruneRequests = %d, %v; want the old read-only row", n, err)
+	}
+	if got, _ := st.RecentRequests(ctx, 0, 10); len(got) != 2 {
+		t.Fatalf("after pruning: %+v", got)
 	}
 	if _, _, failed, _ := st.GroupCommitStats(); failed != 0 {
 		t.Fatalf("%d deferred writes failed", failed)

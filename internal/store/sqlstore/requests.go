@@ -82,15 +82,20 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 	if err := s.logFlush(ctx); err != nil {
 		return nil, err
 	}
-	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us FROM requests`
+	// The newest of each table (each branch can use its index), then the newest of both.
+	const cols = `SELECT event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us, id FROM `
 	var (
 		rows Rows
 		err  error
 	)
 	if connID == 0 {
-		rows, err = s.pool().query(ctx, cols+` ORDER BY received_at DESC, id DESC LIMIT ?`, limit)
+		rows, err = s.pool().query(ctx, `SELECT * FROM (`+cols+`requests ORDER BY received_at DESC, id DESC LIMIT ?) AS a
+			UNION ALL SELECT * FROM (`+cols+`read_requests ORDER BY received_at DESC, id DESC LIMIT ?) AS b
+			ORDER BY received_at DESC, id DESC LIMIT ?`, limit, limit, limit)
 	} else {
-		rows, err = s.pool().query(ctx, cols+` WHERE connection_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, connID, limit)
+		rows, err = s.pool().query(ctx, `SELECT * FROM (`+cols+`requests WHERE connection_id = ? ORDER BY received_at DESC, id DESC LIMIT ?) AS a
+			UNION ALL SELECT * FROM (`+cols+`read_requests WHERE connection_id = ? ORDER BY received_at DESC, id DESC LIMIT ?) AS b
+			ORDER BY received_at DESC, id DESC LIMIT ?`, connID, limit, connID, limit, limit)
 	}
 	if err != nil {
 		return nil, s.d.errorf("recent requests: %w", err)
@@ -106,8 +111,9 @@ func (s *Store) RecentRequests(ctx context.Context, connID int64, limit int) ([]
 			finished sql.NullInt64
 			amount   int64
 			dur      int64
+			rowID    int64
 		)
-		if err := rows.Scan(&id, &conn, &r.Method, &received, &finished, &r.Outcome, &amount, &dur); err != nil {
+		if err := rows.Scan(&id, &conn, &r.Method, &received, &finished, &r.Outcome, &amount, &dur, &rowID); err != nil {
 			return nil, s.d.errorf("recent requests: %w", err)
 		}
 		if r.EventID, err = nostr.ParseEventID(id); err != nil {
@@ -135,15 +141,18 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 	const sel = `SELECT method, COUNT(*),
 		COUNT(CASE WHEN outcome = 'ok' THEN 1 END),
 		COUNT(CASE WHEN outcome = '' THEN 1 END),
-		MAX(received_at) FROM requests`
+		MAX(received_at) FROM (`
+	const group = `) AS r GROUP BY method`
 	var (
 		rows Rows
 		err  error
 	)
 	if connID == 0 {
-		rows, err = s.pool().query(ctx, sel+` GROUP BY method`)
+		rows, err = s.pool().query(ctx, sel+`SELECT method, outcome, received_at FROM requests
+			UNION ALL SELECT method, outcome, received_at FROM read_requests`+group)
 	} else {
-		rows, err = s.pool().query(ctx, sel+` WHERE connection_id = ? GROUP BY method`, connID)
+		rows, err = s.pool().query(ctx, sel+`SELECT method, outcome, received_at FROM requests WHERE connection_id = ?
+			UNION ALL SELECT method, outcome, received_at FROM read_requests WHERE connection_id = ?`+group, connID, connID)
 	}
 	if err != nil {
 		return st, s.d.errorf("request stats: %w", err)
@@ -178,15 +187,16 @@ func (s *Store) RequestStats(ctx context.Context, connID int64) (wallet.RequestS
 // without waiting for the write where the store batches its request log (SQLite: it joins
 // the next commit; a failure is counted in GroupCommitStats). It is the log of a request
 // that needed no claim before it ran (a read-only request in a process that alone serves
-// the database); a row already there for the event id is kept.
+// the database), kept in read_requests: no unique event id there (the caller stops
+// repeats), so the row is cheap. RecentRequests, RequestStats and PruneRequests cover
+// both tables.
 func (s *Store) RecordRequestLater(ctx context.Context, r wallet.Request) error {
 	received, finished := orNow(r.ReceivedAt).Unix(), orNow(r.FinishedAt).Unix()
 	conn := idArg(r.ConnectionID)
 	id := r.EventID.String()
 	return s.logWriteLater(ctx, func(ctx context.Context, x runner) error {
-		_, err := x.exec(ctx, `INSERT INTO requests (event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us)
-			VALUES (?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT))
-			ON CONFLICT (event_id) DO NOTHING`,
+		_, err := x.exec(ctx, `INSERT INTO read_requests (event_id, connection_id, method, received_at, finished_at, outcome, amount_msat, duration_us)
+			VALUES (?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT))`,
 			id, conn, r.Method, received, finished, r.Outcome, int64(r.Amount), r.Duration.Microseconds())
 		if err != nil {
 			return s.d.errorf("record request: %w", err)
@@ -195,8 +205,8 @@ func (s *Store) RecordRequestLater(ctx context.Context, r wallet.Request) error 
 	})
 }
 
-// PruneRequests deletes up to limit of the oldest request rows received before before,
-// and reports how many went. Only the oldest limit rows by id are looked at (ids grow
+// PruneRequests deletes up to limit of the oldest request rows (of both logs: requests,
+// then read_requests) received before before, and reports how many went. Only the oldest limit rows by id are looked at (ids grow
 // with arrival), so one call costs O(limit) however large the log is; call it again
 // until it returns less than limit. Pending outcomes are committed first.
 func (s *Store) PruneRequests(ctx context.Context, before time.Time, limit int) (int64, error) {
@@ -206,16 +216,22 @@ func (s *Store) PruneRequests(ctx context.Context, before time.Time, limit int) 
 	if err := s.logFlush(ctx); err != nil {
 		return 0, err
 	}
-	var n int64
-	err := s.write(ctx, func(x runner) error {
-		var err error
-		n, err = x.exec(ctx, `DELETE FROM requests WHERE id IN (
-			SELECT id FROM (SELECT id, received_at FROM requests ORDER BY id LIMIT ?) AS oldest
-			WHERE received_at < ?)`, limit, before.Unix())
-		return err
-	})
-	if err != nil {
-		return 0, s.d.errorf("prune requests: %w", err)
+	var total int64
+	for _, table := range []string{"requests", "read_requests"} {
+		var n int64
+		err := s.write(ctx, func(x runner) error {
+			var err error
+			n, err = x.exec(ctx, `DELETE FROM `+table+` WHERE id IN (
+				SELECT id FROM (SELECT id, received_at FROM `+table+` ORDER BY id LIMIT ?) AS oldest
+				WHERE received_at < ?)`, limit-int(total), before.Unix())
+			return err
+		})
+		if err != nil {
+			return total, s.d.errorf("prune %s: %w", table, err)
+		}
+		if total += n; total >= int64(limit) {
+			break
+		}
 	}
-	return n, nil
+	return total, nil
 }
