@@ -266,7 +266,32 @@ func (s *Service) publishReply(ctx context.Context, r *request, rep reply) {
 		r.log.Error("seal response", "err", err)
 		return
 	}
+	// An answer is handed to the relays without waiting for their OK where they can
+	// report it later (the pool): the worker goes on, and Run waits for the outcomes
+	// before it returns.
+	if ap, ok := s.cfg.Relays.(asyncPublisher); ok {
+		s.answers.Add(1)
+		log := r.log
+		err := ap.PublishAsync(ev, func(err error) {
+			defer s.answers.Done()
+			if err != nil {
+				log.Warn("publish", "kind", ev.Kind, "err", err)
+				s.cfg.Metrics.PublishFailed(ev.Kind)
+			}
+		})
+		if err != nil {
+			s.answers.Done()
+			log.Warn("publish", "kind", ev.Kind, "err", err)
+			s.cfg.Metrics.PublishFailed(ev.Kind)
+		}
+		return
+	}
 	s.publish(ctx, ev, r.log)
+}
+
+// asyncPublisher is a Relays that can report a publication's outcome later.
+type asyncPublisher interface {
+	PublishAsync(ev *nostr.Event, done func(error)) error
 }
 
 // publish hands ev to the relays. Relays.Publish bounds its own wait (the pool gives up on

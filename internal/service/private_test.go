@@ -170,3 +170,38 @@ func TestLookupSeesNodeCancel(t *testing.T) {
 		t.Fatalf("store row %+v, %v: want it failed", tx, err)
 	}
 }
+
+// heldAnswers is a Relays that takes answers asynchronously and reports their outcome
+// only when released (a relay slow to say OK).
+type heldAnswers struct {
+	service.Relays
+	release chan struct{}
+}
+
+func (h *heldAnswers) PublishAsync(ev *nostr.Event, done func(error)) error {
+	err := h.Relays.Publish(context.Background(), ev)
+	go func() { <-h.release; done(err) }()
+	return nil
+}
+
+// Answers are handed over without waiting for the relay's OK, and Run does not return
+// before their outcome is known: a drained service has published every answer.
+func TestRunWaitsForAnswers(t *testing.T) {
+	held := &heldAnswers{release: make(chan struct{})}
+	e := newEnv(t, func(c *service.Config) { held.Relays = c.Relays; c.Relays = held })
+	a := e.connect(wallet.Connection{})
+	e.ok(a, nip47.MethodGetBalance, nil, nil) // answered (the worker did not wait for the OK)
+	stopped := make(chan struct{})
+	go func() { e.stopRun(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while an answer's outcome was unknown")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(held.release)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return once the answer was published")
+	}
+}

@@ -22,6 +22,12 @@ type PoolRelays struct {
 	FiltersPerREQ int
 }
 
+// PublishAsync queues ev for every relay and calls done once with the outcome (the
+// service's answers: a worker need not wait for the relay's OK).
+func (p PoolRelays) PublishAsync(ev *nostr.Event, done func(error)) error {
+	return p.Pool.PublishAsync(ev, done)
+}
+
 // Publish implements Relays: nil once one relay accepted the event.
 func (p PoolRelays) Publish(ctx context.Context, ev *nostr.Event) error {
 	_, err := p.Pool.Publish(ctx, ev)

@@ -114,6 +114,7 @@ type Service struct {
 	serving atomic.Int64      // requests in HandleRequest now
 	work    chan *nostr.Event // to an idle worker
 	wg      sync.WaitGroup    // in-flight requests and notifications
+	answers sync.WaitGroup    // answers handed to the relays whose outcome is not known yet
 
 	refreshMu sync.Mutex // one refresh at a time (the refresh loop, Reload)
 
@@ -280,7 +281,9 @@ func (s *Service) Run(ctx context.Context) error {
 		defer s.wg.Done()
 		s.pruneLoop(ctx)
 	}()
-	defer func() { stop(); s.wg.Wait() }()
+	// Requests in flight finish, then their answers' publications (bounded by the pool's
+	// PublishTimeout): a drained service has handed every answer to a relay.
+	defer func() { stop(); s.wg.Wait(); s.answers.Wait() }()
 	for {
 		select {
 		case <-ctx.Done():

@@ -92,6 +92,7 @@ type env struct {
 	cipher  *nip47.Cipher
 	now     time.Time
 	dir     string // holds nwc.db
+	stopRun func() // cancels Run and waits for it to return (also done at cleanup)
 }
 
 func newEnv(t testing.TB, tweak func(*service.Config)) *env {
@@ -124,9 +125,9 @@ func newEnv(t testing.TB, tweak func(*service.Config)) *env {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); e.svc.Run(ctx) }()
+	e.stopRun = func() { cancel(); <-done }
 	t.Cleanup(func() {
-		cancel()
-		<-done
+		e.stopRun()
 		other.Close()
 		sb.Close()
 		st.Close()

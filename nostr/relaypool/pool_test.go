@@ -185,6 +185,58 @@ func TestPublishRejected(t *testing.T) {
 	}
 }
 
+// PublishAsync reports once, without the caller waiting: nil at the first OK true, an
+// ErrNotAccepted error when every relay refused or timed out.
+func TestPublishAsync(t *testing.T) {
+	tests := []struct {
+		name    string
+		modes   []fakeMode // -1: dead URL
+		tamper  bool
+		wantErr bool
+	}{
+		{"accepted by one of two", []fakeMode{modeNormal, -1}, false, false},
+		{"rejected", []fakeMode{modeNormal}, true, true},
+		{"nobody answers", []fakeMode{modeGarbage}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkLeaks(t)
+			var urls []string
+			for _, m := range tt.modes {
+				if m < 0 {
+					urls = append(urls, deadURL(t))
+				} else {
+					urls = append(urls, newFakeRelay(t, m).URL())
+				}
+			}
+			p := testPool(t, Options{PublishTimeout: 500 * time.Millisecond}, urls...)
+			ev := newEvent(t, testKey, 1, time.Now().Unix(), "hello")
+			if tt.tamper {
+				ev.Content = "changed after signing"
+			}
+			calls := make(chan error, 2)
+			if err := p.PublishAsync(ev, func(err error) { calls <- err }); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			select {
+			case err = <-calls:
+			case <-time.After(10 * time.Second):
+				t.Fatal("done was never called")
+			}
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrNotAccepted)) {
+				t.Fatalf("done(%v), want error %v (ErrNotAccepted)", err, tt.wantErr)
+			}
+			// Exactly once: wait past the publish timeout for a second call.
+			select {
+			case again := <-calls:
+				t.Fatalf("done called twice (second: %v)", again)
+			case <-time.After(700 * time.Millisecond):
+			}
+		})
+	}
+}
+
 func TestSlowRelaysDoNotDelayOthers(t *testing.T) {
 	checkLeaks(t)
 	gated := newFakeRelay(t, modeNormal)

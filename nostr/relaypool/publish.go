@@ -62,6 +62,7 @@ type PublishResult struct {
 	results     map[string]*RelayResult
 	pending     int
 	anyAccepted bool
+	onDone      func(error) // PublishAsync's callback; called once, then nil
 }
 
 // pubTarget is one publish waiting on one relay. Guarded by Pool.mu.
@@ -78,36 +79,10 @@ type pubTarget struct {
 // every relay refused or timed out, or ctx ended first. The result is returned in every case
 // (except ErrClosed/ErrNoRelays) so that per-relay outcomes can be inspected.
 func (p *Pool) Publish(ctx context.Context, ev *nostr.Event, opts ...SubOption) (*PublishResult, error) {
-	cfg := p.callConfig(opts)
-	msg := appendEventEnvelope("EVENT", ev)
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
+	res, err := p.startPublish(ev, nil, opts)
+	if err != nil {
+		return nil, err
 	}
-	if len(p.relays) == 0 {
-		p.mu.Unlock()
-		return nil, ErrNoRelays
-	}
-	res := &PublishResult{
-		p: p, id: ev.ID, urls: append([]string(nil), p.order...),
-		accepted: make(chan struct{}), done: make(chan struct{}),
-		results: make(map[string]*RelayResult, len(p.order)), pending: len(p.order),
-	}
-	for _, u := range p.order {
-		res.results[u] = &RelayResult{URL: u, Status: StatusPending}
-		r := p.relays[u]
-		t := &pubTarget{res: res, msg: msg, authKey: cfg.authKey}
-		r.pubs[ev.ID] = append(r.pubs[ev.ID], t)
-		if r.conn != nil {
-			t.conn = r.conn
-			r.conn.enqueue(msg, p.opts.MaxQueueBytes)
-		}
-	}
-	p.pubs[res] = struct{}{}
-	res.timer = time.AfterFunc(p.opts.PublishTimeout, func() { p.expire(res) })
-	p.mu.Unlock()
-
 	select {
 	case <-res.accepted:
 		return res, nil
@@ -122,6 +97,52 @@ func (p *Pool) Publish(ctx context.Context, ev *nostr.Event, opts ...SubOption) 
 		}
 		return res, fmt.Errorf("%w: %w", ErrNotAccepted, ctx.Err())
 	}
+}
+
+// PublishAsync is Publish without waiting: it returns once ev is queued for every relay
+// (or at once with ErrClosed or ErrNoRelays), and calls done, if not nil, exactly once:
+// with nil when the first relay accepts ev, or with an ErrNotAccepted error when every
+// relay refused it or timed out. done runs on one of the pool's goroutines with the pool
+// locked: it must be quick and must not call the pool. A caller that answers many
+// requests saves a goroutine wake-up per answer.
+func (p *Pool) PublishAsync(ev *nostr.Event, done func(error), opts ...SubOption) error {
+	_, err := p.startPublish(ev, done, opts)
+	return err
+}
+
+// startPublish queues ev for every relay and returns its result, tracked until every
+// relay answered or PublishTimeout.
+func (p *Pool) startPublish(ev *nostr.Event, done func(error), opts []SubOption) (*PublishResult, error) {
+	cfg := p.callConfig(opts)
+	msg := appendEventEnvelope("EVENT", ev)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if len(p.relays) == 0 {
+		p.mu.Unlock()
+		return nil, ErrNoRelays
+	}
+	res := &PublishResult{
+		p: p, id: ev.ID, urls: append([]string(nil), p.order...),
+		accepted: make(chan struct{}), done: make(chan struct{}),
+		results: make(map[string]*RelayResult, len(p.order)), pending: len(p.order), onDone: done,
+	}
+	for _, u := range p.order {
+		res.results[u] = &RelayResult{URL: u, Status: StatusPending}
+		r := p.relays[u]
+		t := &pubTarget{res: res, msg: msg, authKey: cfg.authKey}
+		r.pubs[ev.ID] = append(r.pubs[ev.ID], t)
+		if r.conn != nil {
+			t.conn = r.conn
+			r.conn.enqueue(msg, p.opts.MaxQueueBytes)
+		}
+	}
+	p.pubs[res] = struct{}{}
+	res.timer = time.AfterFunc(p.opts.PublishTimeout, func() { p.expire(res) })
+	p.mu.Unlock()
+	return res, nil
 }
 
 // ID is the published event's id.
@@ -173,16 +194,19 @@ func (r *PublishResult) summary() string {
 // finish records the final outcome on one relay. Called with Pool.mu held.
 func (r *PublishResult) finish(url string, st Status, msg string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	rr := r.results[url]
 	if rr == nil || rr.Status != StatusPending {
+		r.mu.Unlock()
 		return
 	}
 	rr.Status, rr.Message = st, msg
 	r.pending--
+	var call func(error)
+	refused := false
 	if st == StatusAccepted && !r.anyAccepted {
 		r.anyAccepted = true
 		close(r.accepted)
+		call, r.onDone = r.onDone, nil
 	}
 	if r.pending == 0 {
 		close(r.done)
@@ -190,6 +214,17 @@ func (r *PublishResult) finish(url string, st Status, msg string) {
 			r.timer.Stop()
 		}
 		delete(r.p.pubs, r)
+		if !r.anyAccepted {
+			call, r.onDone, refused = r.onDone, nil, true
+		}
+	}
+	r.mu.Unlock()
+	switch {
+	case call == nil:
+	case refused:
+		call(fmt.Errorf("%w: %s", ErrNotAccepted, r.summary()))
+	default:
+		call(nil)
 	}
 }
 
