@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nwc-go/nwc/internal/filelock"
 )
@@ -71,10 +72,10 @@ func TestLockWaitsForTryLock(t *testing.T) {
 		}
 		got <- unlock
 	}()
-	select {
+	select { // something that must not happen: give it a moment
 	case <-got:
 		t.Fatal("Lock returned while another held the lock")
-	default:
+	case <-time.After(100 * time.Millisecond):
 	}
 	release()
 	(<-got)()
