@@ -119,6 +119,19 @@ func TestDedupeAcrossRelays(t *testing.T) {
 	}
 }
 
+// fakeRelayURLs starts a fake relay per mode (-1: a URL where nothing listens).
+func fakeRelayURLs(t *testing.T, modes []fakeMode) []string {
+	var urls []string
+	for _, m := range modes {
+		if m < 0 {
+			urls = append(urls, deadURL(t))
+		} else {
+			urls = append(urls, newFakeRelay(t, m).URL())
+		}
+	}
+	return urls
+}
+
 func TestPublishAggregation(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -136,14 +149,7 @@ func TestPublishAggregation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkLeaks(t)
-			var urls []string
-			for _, m := range tt.modes {
-				if m < 0 {
-					urls = append(urls, deadURL(t))
-				} else {
-					urls = append(urls, newFakeRelay(t, m).URL())
-				}
-			}
+			urls := fakeRelayURLs(t, tt.modes)
 			p := testPool(t, Options{PublishTimeout: 500 * time.Millisecond}, urls...)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -201,14 +207,7 @@ func TestPublishAsync(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkLeaks(t)
-			var urls []string
-			for _, m := range tt.modes {
-				if m < 0 {
-					urls = append(urls, deadURL(t))
-				} else {
-					urls = append(urls, newFakeRelay(t, m).URL())
-				}
-			}
+			urls := fakeRelayURLs(t, tt.modes)
 			p := testPool(t, Options{PublishTimeout: 500 * time.Millisecond}, urls...)
 			ev := newEvent(t, testKey, 1, time.Now().Unix(), "hello")
 			if tt.tamper {
