@@ -272,17 +272,9 @@ func (s *Service) publishReply(ctx context.Context, r *request, rep reply) {
 	if ap, ok := s.cfg.Relays.(asyncPublisher); ok {
 		s.answers.Add(1)
 		log := r.log
-		err := ap.PublishAsync(ev, func(err error) {
-			defer s.answers.Done()
-			if err != nil {
-				log.Warn("publish", "kind", ev.Kind, "err", err)
-				s.cfg.Metrics.PublishFailed(ev.Kind)
-			}
-		})
-		if err != nil {
+		if err := ap.PublishAsync(ev, func(err error) { s.published(ev, log, err); s.answers.Done() }); err != nil {
+			s.published(ev, log, err)
 			s.answers.Done()
-			log.Warn("publish", "kind", ev.Kind, "err", err)
-			s.cfg.Metrics.PublishFailed(ev.Kind)
 		}
 		return
 	}
@@ -298,9 +290,14 @@ type asyncPublisher interface {
 // a relay after its PublishTimeout): no timer per answer here.
 func (s *Service) publish(ctx context.Context, ev *nostr.Event, log *slog.Logger) error {
 	err := s.cfg.Relays.Publish(ctx, ev)
+	s.published(ev, log, err)
+	return err
+}
+
+// published logs and counts a publication that no relay accepted (err != nil).
+func (s *Service) published(ev *nostr.Event, log *slog.Logger, err error) {
 	if err != nil {
 		log.Warn("publish", "kind", ev.Kind, "err", err)
 		s.cfg.Metrics.PublishFailed(ev.Kind)
 	}
-	return err
 }

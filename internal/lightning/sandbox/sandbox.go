@@ -191,18 +191,17 @@ func Open(ctx context.Context, cfg Config) (*Sandbox, error) {
 		}
 		s.unlock = func() { release() }
 	}
-	db, err := openDB(ctx, cfg.Path)
-	if err != nil {
-		s.unlock()
-		return nil, fmt.Errorf("sandbox: open database: %w", err)
-	}
-	s.db = db
-	opened := false
+	opened := false // until then, any failure below releases the lock
 	defer func() {
 		if !opened {
 			s.unlock()
 		}
 	}()
+	db, err := openDB(ctx, cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open database: %w", err)
+	}
+	s.db = db
 	if err := s.init(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
